@@ -1,0 +1,73 @@
+"""rawgpt: a fast, dependency-light client for OpenAI's chat completions API.
+
+Drop-in for the official SDK's async surface (``import rawgpt as openai``),
+built on a hand-tuned aiohttp session and orjson.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import AsyncClient
+from ._config import Limits, Timeout
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    OpenAIError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._models import ListView, Response, View
+from ._resources import NOT_GIVEN, NotGiven
+from ._retry import Retry
+from ._streaming import AsyncStream
+
+AsyncOpenAI = AsyncClient
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncOpenAI",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "Limits",
+    "ListView",
+    "NotFoundError",
+    "NotGiven",
+    "OpenAIError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "Response",
+    "Retry",
+    "Timeout",
+    "UnprocessableEntityError",
+    "View",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata only when asked for
+        from ._version import version
+
+        return version()
+    raise AttributeError(f"module 'rawgpt' has no attribute {name!r}")

@@ -1,0 +1,234 @@
+"""AsyncClient: configuration, headers, the request/retry loop, and resources.
+
+The hot path per call: build the body dict from the keywords, ``orjson.dumps``
+it, reuse the per-client header dict, send, read the body once, parse once,
+wrap it in a view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from . import _schema
+from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
+from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
+from ._models import Response, _Shape
+from ._resources import AsyncChat, AsyncEmbeddings
+from ._retry import Retry
+from ._streaming import AsyncStream
+from ._transport import Transport
+from ._version import user_agent
+
+ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
+
+log = logging.getLogger("rawgpt")
+
+
+class AsyncClient:
+    """An async client for OpenAI's API (or any OpenAI-compatible server)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: Timeout | float | None = None,
+        limits: Limits | None = None,
+        max_retries: int | None = None,
+        retry: Retry | None = None,
+        rate_limiter: Any = None,
+        default_headers: Mapping[str, str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if key is None or key == "":
+            raise OpenAIError(
+                "Missing API key: pass api_key=... to the client or set the "
+                "OPENAI_API_KEY environment variable"
+            )
+        self.api_key: ApiKey = key
+        url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+        self.base_url = url.rstrip("/")
+        self.organization = organization or os.environ.get("OPENAI_ORG_ID")
+        self.project = project or os.environ.get("OPENAI_PROJECT_ID")
+        self.timeout = Timeout.coerce(timeout)
+        self.limits = limits or Limits()
+        policy = retry or Retry()
+        if max_retries is not None:
+            policy = Retry(
+                max_retries=max_retries,
+                initial_delay=policy.initial_delay,
+                max_delay=policy.max_delay,
+                deadline=policy.deadline,
+                max_retry_after=policy.max_retry_after,
+                retry_after_jitter=policy.retry_after_jitter,
+            )
+        elif retry is None:
+            policy = Retry(max_retries=DEFAULT_MAX_RETRIES)
+        self.retry = policy
+        self.rate_limiter = rate_limiter
+        self._rng = random.Random(seed)
+        self._transport = Transport(self.limits, self.timeout)
+        static = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": user_agent(),
+        }
+        if self.organization:
+            static["OpenAI-Organization"] = self.organization
+        if self.project:
+            static["OpenAI-Project"] = self.project
+        static.update(default_headers or {})
+        self._static_headers = static
+        self._headers_key: str | None = None
+        self._headers: dict[str, str] = {}
+        self.chat = AsyncChat(self)
+        self.embeddings = AsyncEmbeddings(self)
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry.max_retries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def _key(self) -> str:
+        key = self.api_key
+        if not isinstance(key, str):
+            got = key()
+            key = await got if isinstance(got, Awaitable) else got
+            if not isinstance(key, str) or not key:
+                raise OpenAIError("the api_key callable must return a non-empty str")
+        return key
+
+    def _headers_for(self, key: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        if key != self._headers_key:
+            self._headers = {**self._static_headers, "Authorization": f"Bearer {key}"}
+            self._headers_key = key
+        return self._headers if not extra else {**self._headers, **extra}
+
+    async def _request(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        shape: _Shape,
+        stream: bool = False,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            data = orjson.dumps(body)
+        except TypeError as exc:
+            raise TypeError(f"request body is not JSON-serializable: {exc}") from None
+        url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
+        key = await self._key()
+        headers = self._headers_for(key, extra_headers)
+        per_call = None if timeout is None else Timeout.coerce(timeout)
+        start = time.monotonic()
+        retries = 0
+        while True:
+            try:
+                raw = await self._transport.send(
+                    "POST", url, headers, data, timeout=per_call, params=extra_query, secret=key
+                )
+                if raw.status >= 300:
+                    raise status_error(raw.status, await raw.read(), raw.headers, secret=key)
+                if stream and not raw.headers.get("content-type", "").startswith(
+                    "application/json"
+                ):
+                    self._log(path, raw.status, retries, start)
+                    return AsyncStream(raw, secret=key)
+                content = await raw.read()
+                break
+            except APIError as err:
+                delay = self.retry.next_delay(
+                    retries, err, elapsed=time.monotonic() - start, rng=self._rng
+                )
+                if delay is None:
+                    self._log(path, getattr(err, "status_code", None), retries, start, err)
+                    raise
+                self._log(path, getattr(err, "status_code", None), retries, start, err, delay)
+                await asyncio.sleep(delay)
+                retries += 1
+        self._log(path, raw.status, retries, start)
+        return _parse(content, shape, raw.headers.get("x-request-id"), stream)
+
+    def _log(
+        self,
+        path: str,
+        status: int | None,
+        retries: int,
+        start: float,
+        err: APIError | None = None,
+        delay: float | None = None,
+    ) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        ms = (time.monotonic() - start) * 1000.0
+        what = "" if err is None else f" {type(err).__name__}: {mask(str(err), self._headers_key)}"
+        then = "" if delay is None else f"; retrying in {delay:.2f}s"
+        log.debug("POST %s attempt %d -> %s after %.1f ms%s%s",
+                  path, retries + 1, status, ms, what, then)
+
+    async def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
+        if body.get("stream"):
+            raise ValueError("post() reads JSON answers; stream with chat.completions.create()")
+        result: Response = await self._request(
+            path, body, shape=_schema.OPEN, timeout=timeout,
+            extra_headers=extra_headers, extra_query=extra_query,
+        )
+        return result
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) -> Response:
+    try:
+        obj = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        snippet = content[:200].decode("utf-8", "replace")
+        raise APIResponseValidationError(
+            f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
+        ) from None
+    if type(obj) is not dict:
+        raise APIResponseValidationError(f"response body is not a JSON object: {type(obj).__name__}")
+    if stream:
+        raise APIResponseValidationError("asked for a stream, got a JSON body")
+    return Response(obj, shape, request_id)

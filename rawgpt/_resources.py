@@ -1,0 +1,138 @@
+"""The resource namespaces: ``client.chat.completions`` and ``client.embeddings``.
+
+Every keyword a method does not itself consume goes into the JSON body as it
+is, so parameters newer than this release work without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from . import _schema
+from ._config import Timeout
+from ._models import Response
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._streaming import AsyncStream
+
+
+class NotGiven:
+    """The SDK's "argument omitted" sentinel; keys set to it are left out of the body."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
+def build_body(
+    method: str, params: dict[str, Any], required: tuple[str, ...], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The request body: the call's keywords plus extra_body, checked before sending."""
+    if NOT_GIVEN in params.values():
+        params = {k: v for k, v in params.items() if v is not NOT_GIVEN}
+    if extra:
+        params.update(extra)
+    for name in required:
+        if name not in params:
+            raise TypeError(f"{method}() missing required keyword argument: {name!r}")
+    return params
+
+
+class AsyncCompletions:
+    """``client.chat.completions``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[True],
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> AsyncStream: ...
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[False] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Response: ...
+    async def create(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Response | AsyncStream:
+        """Create a chat completion; with ``stream=True``, an AsyncStream of chunks."""
+        body = build_body("chat.completions.create", params, ("model", "messages"), extra_body)
+        return await self._client._request(  # type: ignore[no-any-return]
+            "/chat/completions",
+            body,
+            shape=_schema.CHAT_COMPLETION,
+            stream=bool(body.get("stream")),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+
+class AsyncChat:
+    """``client.chat``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.completions = AsyncCompletions(client)
+
+
+class AsyncEmbeddings:
+    """``client.embeddings``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Response:
+        """Create embeddings for ``input`` with ``model``."""
+        body = build_body("embeddings.create", params, ("model", "input"), extra_body)
+        if body.get("stream"):
+            raise ValueError("embeddings.create() does not stream")
+        return await self._client._request(  # type: ignore[no-any-return]
+            "/embeddings",
+            body,
+            shape=_schema.EMBEDDINGS,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )

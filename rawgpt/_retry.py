@@ -1,0 +1,138 @@
+"""Retry policy: what is retryable and how long to wait. It computes; it never sleeps.
+
+Full jitter (AWS architecture blog): before retry ``k`` (0-based) wait a uniform
+random time in ``[0, min(max_delay, initial_delay * 2**k)]``. A server's
+``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date) wins when it is
+sane, with a small positive jitter on top so many clients do not come back in
+lockstep. ``x-should-retry`` overrides the status rules either way.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    QuotaExceededError,
+)
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """When to retry a failed call, and how long to wait first.
+
+    - ``max_retries``: retries after the first attempt (the SDK's default, 2).
+    - ``initial_delay`` / ``max_delay``: the full-jitter envelope, seconds.
+    - ``deadline``: optional overall seconds across all attempts and waits; a
+      retry whose wait would cross it is not made.
+    - ``max_retry_after``: a server-requested wait longer than this is not
+      honored as such (the envelope is used instead).
+    - ``retry_after_jitter``: up to this fraction of a server-requested wait
+      (at least 50 ms) is added at random.
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    deadline: float | None = None
+    max_retry_after: float = 60.0
+    retry_after_jitter: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"Retry.max_retries must be >= 0, got {self.max_retries}")
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise ValueError("Retry delays must be >= 0")
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValueError("Retry.deadline must be positive or None")
+
+    def is_retryable(self, error: APIError) -> bool:
+        """Whether ``error`` is worth another attempt at all (ignoring counts)."""
+        if isinstance(error, APIConnectionError):
+            return True
+        if not isinstance(error, APIStatusError):
+            return False
+        if isinstance(error, QuotaExceededError):
+            return False
+        should = error.headers.get("x-should-retry")
+        if should == "true":
+            return True
+        if should == "false":
+            return False
+        if error.status_code == 429:
+            return not _too_large(error)
+        return error.status_code in RETRY_STATUSES or error.status_code >= 500
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """The full-jitter wait before retry number ``retry`` (0-based)."""
+        cap = min(self.max_delay, self.initial_delay * (2.0**retry))
+        return rng.uniform(0.0, cap)
+
+    def server_delay(self, headers: Mapping[str, str], now: float) -> float | None:
+        """The wait the server asked for, in seconds, or None (absent, bogus, too long)."""
+        seconds: float | None = None
+        raw = headers.get("retry-after-ms")
+        if raw is not None:
+            seconds = _float(raw)
+            seconds = None if seconds is None else seconds / 1000.0
+        if seconds is None and (raw := headers.get("retry-after")) is not None:
+            seconds = _float(raw)
+            if seconds is None:
+                try:
+                    seconds = parsedate_to_datetime(raw).timestamp() - now
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    seconds = None
+        if seconds is None or seconds < 0 or seconds > self.max_retry_after:
+            return None
+        return seconds
+
+    def next_delay(
+        self,
+        retry: int,
+        error: APIError,
+        *,
+        elapsed: float,
+        rng: random.Random,
+        now: float | None = None,
+    ) -> float | None:
+        """Seconds to wait before retry number ``retry``, or None to give up.
+
+        ``elapsed`` is the time spent on this call so far; ``now`` the wall
+        clock (for HTTP-date ``retry-after``), default ``time.time()``.
+        """
+        if retry >= self.max_retries or not self.is_retryable(error):
+            return None
+        delay: float | None = None
+        if isinstance(error, APIStatusError):
+            delay = self.server_delay(error.headers, time.time() if now is None else now)
+            if delay is not None:
+                delay += rng.uniform(0.0, max(0.05, delay * self.retry_after_jitter))
+        if delay is None:
+            delay = self.backoff(retry, rng)
+        if self.deadline is not None and elapsed + delay >= self.deadline:
+            return None
+        return delay
+
+
+def _too_large(error: APIStatusError) -> bool:
+    """A 429 for a request bigger than the whole per-minute limit: waiting cannot help."""
+    body = error.body
+    err = body.get("error") if isinstance(body, dict) else None
+    text = err.get("message") if isinstance(err, dict) else None
+    return isinstance(text, str) and text.startswith("Request too large")
+
+
+def _float(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value == value and value != float("inf") else None

@@ -1,0 +1,178 @@
+"""AsyncStream: iterate a chat completion stream, close it, merge it.
+
+Per chunk the hot path is: take the next decoded event, ``orjson.loads`` its
+data, wrap the dict in a view. Bytes come from the transport with
+``readany()`` and go through the sans-IO SSE decoder. The stream ends only on
+``data: [DONE]`` (or a clean end after every choice finished); anything else
+raises, so a cut stream never passes for a complete one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from . import _schema
+from ._accumulate import accumulate, finished
+from ._errors import APIConnectionError, APIResponseValidationError, status_error
+from ._models import Response, View
+from ._transport import RawResponse
+from .sse import ServerSentEvent, SSEDecoder
+
+_DRAIN_BYTES = 65536
+_DRAIN_SECONDS = 2.0
+
+
+class AsyncStream:
+    """The chunks of one streamed chat completion; ``async with`` it to be sure it closes."""
+
+    def __init__(self, raw: RawResponse, *, secret: str | None = None) -> None:
+        self._raw = raw
+        self._secret = secret
+        self._decoder = SSEDecoder()
+        self._events: list[ServerSentEvent] = []
+        self._pos = 0
+        self._chunks: list[dict[str, Any]] = []
+        self._complete = False
+        self._closed = False
+        self.headers: Mapping[str, str] = raw.headers
+        self.request_id: str | None = raw.headers.get("x-request-id")
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> View:
+        while True:
+            if self._pos < len(self._events):
+                event = self._events[self._pos]
+                self._pos += 1
+                data = event.data
+                if data == "[DONE]":
+                    await self._finish()
+                    raise StopAsyncIteration
+                if event.event is not None and event.event != "message":
+                    if event.event == "error":
+                        self._fail()
+                        raise self._error_from(data)
+                    continue
+                return self._chunk(data)
+            if self._closed:
+                raise StopAsyncIteration
+            try:
+                data_bytes = await self._raw.next_chunk()
+            except BaseException:
+                self._fail()
+                raise
+            if not data_bytes:
+                self._end_of_body()
+                raise StopAsyncIteration
+            self._events = self._decoder.feed(data_bytes)
+            self._pos = 0
+
+    def _chunk(self, data: str) -> View:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self._fail()
+            raise APIResponseValidationError(
+                f"stream event is not JSON: {data[:200]!r}"
+            ) from None
+        if type(obj) is not dict:
+            self._fail()
+            raise APIResponseValidationError(f"stream event is not a JSON object: {data[:200]!r}")
+        if "error" in obj and obj["error"] is not None:
+            self._fail()
+            raise self._error_from(data, obj)
+        self._chunks.append(obj)
+        return View(obj, _schema.CHAT_COMPLETION_CHUNK)
+
+    def _error_from(self, data: str, parsed: Any = None) -> Exception:
+        if parsed is None:
+            try:
+                parsed = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                parsed = {"error": {"message": data[:200]}}
+        err = parsed.get("error") if isinstance(parsed, dict) else None
+        status = 500
+        if isinstance(err, dict) and isinstance(err.get("status_code"), int):
+            status = err["status_code"]
+        elif isinstance(err, dict) and err.get("code") in ("rate_limit_exceeded",
+                                                           "insufficient_quota"):
+            status = 429
+        return status_error(status, data.encode(), self.headers, secret=self._secret,
+                            parsed=parsed)
+
+    def _end_of_body(self) -> None:
+        self._decoder.close()
+        self._closed = True
+        if finished(self._chunks):  # ended cleanly without [DONE]: still complete
+            self._complete = True
+            self._raw.release()
+            return
+        self._raw.close()
+        raise APIConnectionError(
+            f"stream ended before completion ({len(self._chunks)} chunks, no [DONE])"
+        )
+
+    async def _finish(self) -> None:
+        """After [DONE]: read the chunked terminator so the connection goes back to the pool."""
+        self._complete = True
+        self._closed = True
+        raw = self._raw
+        if raw.at_eof():
+            raw.release()
+            return
+        drained = 0
+        try:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                while drained <= _DRAIN_BYTES and (piece := await raw.next_chunk()):
+                    drained += len(piece)
+        except (TimeoutError, APIConnectionError):
+            raw.close()
+            return
+        if raw.at_eof():
+            raw.release()
+        else:
+            raw.close()
+
+    def _fail(self) -> None:
+        self._closed = True
+        self._raw.close()
+
+    async def close(self) -> None:
+        """Stop reading; an unfinished response's connection is dropped, not reused."""
+        if not self._closed:
+            self._fail()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self._raw.close()
+
+    @property
+    def completed(self) -> bool:
+        """True once the stream ended properly ([DONE] or every choice finished)."""
+        return self._complete
+
+    def get_final_completion(self) -> Response:
+        """The chunks merged into one chat completion (the stream must have ended)."""
+        if not self._complete:
+            raise RuntimeError(
+                "get_final_completion() needs a stream read to its end; this one "
+                + ("was closed early" if self._closed else "is still open")
+            )
+        return Response(accumulate(self._chunks), _schema.CHAT_COMPLETION, self.request_id)

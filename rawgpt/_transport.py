@@ -1,0 +1,160 @@
+"""The transport: the one module that imports aiohttp.
+
+It owns the session and its ``TCPConnector`` (built from Limits and Timeout),
+sends bytes, and maps every aiohttp or socket failure to rawgpt's tree in
+exactly one place (``_mapped``). Nothing aiohttp-typed leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import aiohttp
+
+from ._config import Limits, Timeout
+from ._errors import APIConnectionError, APITimeoutError, mask
+
+_PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """Connect and read as separate socket limits; no pool-wait limit; optional total."""
+    return aiohttp.ClientTimeout(
+        total=timeout.total, connect=None, sock_connect=timeout.connect, sock_read=timeout.read
+    )
+
+
+def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoReturn:
+    """Raise the rawgpt error for an aiohttp/socket failure (the one mapping point)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        raise APITimeoutError(f"Connect timed out {during}") from exc
+    if isinstance(exc, asyncio.TimeoutError):  # sock_read, or the total deadline
+        raise APITimeoutError(f"Request timed out {during}: {type(exc).__name__}") from exc
+    detail = mask(str(exc), secret) or type(exc).__name__
+    raise APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}") from exc
+
+
+_MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+class RawResponse:
+    """A received response: status, headers, and the body read once or in chunks."""
+
+    __slots__ = ("_resp", "_secret", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, secret: str | None) -> None:
+        self._resp = resp
+        self._secret = secret
+        self.status: int = resp.status
+        self.headers: Mapping[str, str] = resp.headers
+
+    async def read(self) -> bytes:
+        """The whole body; the connection goes back to the pool (or is closed on error)."""
+        try:
+            return await self._resp.read()
+        except _MAPPED as exc:
+            self._resp.close()
+            _raise_mapped(exc, self._secret, "while reading the response body")
+
+    async def next_chunk(self) -> bytes:
+        """Whatever bytes have arrived (waiting up to the read timeout); b"" at the end."""
+        try:
+            return await self._resp.content.readany()
+        except _MAPPED as exc:
+            self._resp.close()
+            _raise_mapped(exc, self._secret, "while reading the stream")
+
+    def at_eof(self) -> bool:
+        return self._resp.content.at_eof()
+
+    def release(self) -> None:
+        """Return the connection to the pool (the body must have been read to the end)."""
+        self._resp.release()
+
+    def close(self) -> None:
+        """Drop the connection: for a response abandoned before its end."""
+        self._resp.close()
+
+
+class Transport:
+    """A lazily built aiohttp session bound to the loop that first uses it."""
+
+    def __init__(self, limits: Limits, timeout: Timeout) -> None:
+        self._limits = limits
+        self._timeout = client_timeout(timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        limits = self._limits
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections,
+            limit_per_host=limits.max_connections_per_host,
+            keepalive_timeout=limits.keepalive_expiry,
+            ttl_dns_cache=300,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            # Proxy variables are read per request when trusted: only pay for it when set.
+            trust_env=any(v in os.environ for v in _PROXY_VARS),
+            skip_auto_headers=("User-Agent",),
+        )
+
+    def _current(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and self._loop is loop and not session.closed:
+            return session
+        if session is not None and self._loop is not loop:
+            self._abandon(session)
+        self._session = session = self._new_session()
+        self._loop = loop
+        return session
+
+    def _abandon(self, session: aiohttp.ClientSession) -> None:
+        """Drop a session built on another (usually finished) event loop."""
+        connector = session.connector
+        session.detach()
+        if connector is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(connector.close)
+        elif connector is not None:
+            connector._close()  # sockets of a closed loop: close them without it
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        *,
+        timeout: Timeout | None = None,
+        params: Mapping[str, Any] | None = None,
+        secret: str | None = None,
+    ) -> RawResponse:
+        """Send one request and return once the response headers are in."""
+        session = self._current()
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": client_timeout(timeout)}
+        if params:
+            extra["params"] = params
+        try:
+            resp = await session.request(
+                method, url, data=body, headers=headers, allow_redirects=False, **extra
+            )
+        except _MAPPED as exc:
+            _raise_mapped(exc, secret, "while sending the request")
+        return RawResponse(resp, secret)
+
+    async def close(self) -> None:
+        """Close every connection. The transport can be used again afterwards."""
+        session, self._session = self._session, None
+        if session is None or session.closed:
+            return
+        if self._loop is asyncio.get_running_loop():
+            await session.close()
+        else:
+            self._abandon(session)
+        self._loop = None
