@@ -31,6 +31,7 @@ from ._models import ListView, Response, View
 from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry
 from ._streaming import AsyncStream
+from ._sync import Client, OpenAI, Stream
 
 AsyncOpenAI = AsyncClient
 
@@ -46,18 +47,21 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "ConflictError",
     "InternalServerError",
     "Limits",
     "ListView",
     "NotFoundError",
     "NotGiven",
+    "OpenAI",
     "OpenAIError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
     "Response",
     "Retry",
+    "Stream",
     "Timeout",
     "UnprocessableEntityError",
     "View",

@@ -81,6 +81,8 @@ class AsyncClient:
         self.retry = policy
         self.rate_limiter = rate_limiter
         self._rng = random.Random(seed)
+        # Only the client waits; tests swap this for a fake that records the delays.
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._transport = Transport(self.limits, self.timeout)
         static = {
             "Content-Type": "application/json",
@@ -163,7 +165,7 @@ class AsyncClient:
                     self._log(path, getattr(err, "status_code", None), retries, start, err)
                     raise
                 self._log(path, getattr(err, "status_code", None), retries, start, err, delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 retries += 1
         self._log(path, raw.status, retries, start)
         return _parse(content, shape, raw.headers.get("x-request-id"), stream)
@@ -182,8 +184,9 @@ class AsyncClient:
         ms = (time.monotonic() - start) * 1000.0
         what = "" if err is None else f" {type(err).__name__}: {mask(str(err), self._headers_key)}"
         then = "" if delay is None else f"; retrying in {delay:.2f}s"
-        log.debug("POST %s attempt %d -> %s after %.1f ms%s%s",
-                  path, retries + 1, status, ms, what, then)
+        log.debug(
+            "POST %s attempt %d -> %s after %.1f ms%s%s", path, retries + 1, status, ms, what, then
+        )
 
     async def post(
         self,
@@ -198,8 +201,12 @@ class AsyncClient:
         if body.get("stream"):
             raise ValueError("post() reads JSON answers; stream with chat.completions.create()")
         result: Response = await self._request(
-            path, body, shape=_schema.OPEN, timeout=timeout,
-            extra_headers=extra_headers, extra_query=extra_query,
+            path,
+            body,
+            shape=_schema.OPEN,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
         return result
 
@@ -228,7 +235,9 @@ def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) 
             f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
         ) from None
     if type(obj) is not dict:
-        raise APIResponseValidationError(f"response body is not a JSON object: {type(obj).__name__}")
+        raise APIResponseValidationError(
+            f"response body is not a JSON object: {type(obj).__name__}"
+        )
     if stream:
         raise APIResponseValidationError("asked for a stream, got a JSON body")
     return Response(obj, shape, request_id)

@@ -45,7 +45,9 @@ class Timeout:
         if isinstance(value, Timeout):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"timeout must be a float or rawgpt.Timeout, got {type(value).__name__}")
+            raise TypeError(
+                f"timeout must be a float or rawgpt.Timeout, got {type(value).__name__}"
+            )
         return cls(connect=float(value), read=float(value))
 
 

@@ -149,6 +149,8 @@ def status_error(
 
     ``parsed`` is the already-decoded JSON body, when the caller has it.
     """
+    if secret and raw and secret.encode() in raw:  # a server echoed the key: drop it early
+        raw, parsed = raw.replace(secret.encode(), b"sk-***"), None
     body = parsed
     if body is None and raw:
         try:
@@ -163,7 +165,7 @@ def status_error(
     elif isinstance(body, dict | list):
         detail = orjson.dumps(body).decode()[:_SNIPPET]
     else:
-        snippet = " ".join(raw[:_SNIPPET * 4].decode("utf-8", "replace").split())[:_SNIPPET]
+        snippet = " ".join(raw[: _SNIPPET * 4].decode("utf-8", "replace").split())[:_SNIPPET]
         kind = headers.get("content-type", "unknown content type")
         detail = f"non-JSON error body ({kind}): {snippet!r}" if snippet else "empty body"
         body = raw.decode("utf-8", "replace") if raw else None
@@ -171,8 +173,10 @@ def status_error(
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = InternalServerError if status >= 500 else APIStatusError
-    elif cls is RateLimitError and isinstance(err, dict) and (
-        err.get("code") == "insufficient_quota" or err.get("type") == "insufficient_quota"
+    elif (
+        cls is RateLimitError
+        and isinstance(err, dict)
+        and (err.get("code") == "insufficient_quota" or err.get("type") == "insufficient_quota")
     ):
         cls = QuotaExceededError
     return cls(message, status_code=status, body=body, headers=headers)

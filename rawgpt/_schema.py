@@ -30,8 +30,9 @@ USAGE = _Shape(
         "completion_tokens_details": _DETAILS,
     },
 )
-_LOGPROB = _Shape("TokenLogprob", {"token": None, "logprob": None, "bytes": None,
-                                   "top_logprobs": None})
+_LOGPROB = _Shape(
+    "TokenLogprob", {"token": None, "logprob": None, "bytes": None, "top_logprobs": None}
+)
 _LOGPROBS = _Shape("ChoiceLogprobs", {"content": _LOGPROB, "refusal": _LOGPROB})
 _MESSAGE_FIELDS: dict[str, _Shape | None] = {
     "role": None,
@@ -64,8 +65,12 @@ CHAT_COMPLETION_CHUNK = _Shape("ChatCompletionChunk", {**_COMPLETION_TOP, "choic
 _EMBEDDING = _Shape("Embedding", {"object": None, "index": None, "embedding": None})
 EMBEDDINGS = _Shape(
     "CreateEmbeddingResponse",
-    {"object": None, "data": _EMBEDDING, "model": None,
-     "usage": _Shape("EmbeddingUsage", {"prompt_tokens": None, "total_tokens": None})},
+    {
+        "object": None,
+        "data": _EMBEDDING,
+        "model": None,
+        "usage": _Shape("EmbeddingUsage", {"prompt_tokens": None, "total_tokens": None}),
+    },
 )
 
 OPEN = _Shape("Object", {})

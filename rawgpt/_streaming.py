@@ -18,7 +18,7 @@ import orjson
 
 from . import _schema
 from ._accumulate import accumulate, finished
-from ._errors import APIConnectionError, APIResponseValidationError, status_error
+from ._errors import APIConnectionError, APIError, APIResponseValidationError, status_error
 from ._models import Response, View
 from ._transport import RawResponse
 from .sse import ServerSentEvent, SSEDecoder
@@ -73,14 +73,34 @@ class AsyncStream:
             self._events = self._decoder.feed(data_bytes)
             self._pos = 0
 
+    async def take_ready(self) -> list[View]:
+        """The next chunk and every chunk already decoded behind it ([] at the end).
+
+        Lets the blocking Stream cross threads once per network read, not per chunk.
+        An error after the first chunk is kept for the next call.
+        """
+        try:
+            out = [await self.__anext__()]
+        except StopAsyncIteration:
+            return []
+        while self._pos < len(self._events):
+            event = self._events[self._pos]
+            if event.data == "[DONE]" or event.event is not None:
+                break
+            self._pos += 1
+            try:
+                out.append(self._chunk(event.data))
+            except APIError:
+                self._pos -= 1  # the next call meets the same event and raises
+                break
+        return out
+
     def _chunk(self, data: str) -> View:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
             self._fail()
-            raise APIResponseValidationError(
-                f"stream event is not JSON: {data[:200]!r}"
-            ) from None
+            raise APIResponseValidationError(f"stream event is not JSON: {data[:200]!r}") from None
         if type(obj) is not dict:
             self._fail()
             raise APIResponseValidationError(f"stream event is not a JSON object: {data[:200]!r}")
@@ -100,11 +120,12 @@ class AsyncStream:
         status = 500
         if isinstance(err, dict) and isinstance(err.get("status_code"), int):
             status = err["status_code"]
-        elif isinstance(err, dict) and err.get("code") in ("rate_limit_exceeded",
-                                                           "insufficient_quota"):
+        elif isinstance(err, dict) and err.get("code") in (
+            "rate_limit_exceeded",
+            "insufficient_quota",
+        ):
             status = 429
-        return status_error(status, data.encode(), self.headers, secret=self._secret,
-                            parsed=parsed)
+        return status_error(status, data.encode(), self.headers, secret=self._secret, parsed=parsed)
 
     def _end_of_body(self) -> None:
         self._decoder.close()

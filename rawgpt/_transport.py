@@ -79,6 +79,10 @@ class RawResponse:
         self._resp.close()
 
 
+async def _close_connector(connector: aiohttp.BaseConnector) -> None:
+    await connector.close()
+
+
 class Transport:
     """A lazily built aiohttp session bound to the loop that first uses it."""
 
@@ -119,10 +123,12 @@ class Transport:
         """Drop a session built on another (usually finished) event loop."""
         connector = session.connector
         session.detach()
-        if connector is not None and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(connector.close)
-        elif connector is not None:
-            connector._close()  # sockets of a closed loop: close them without it
+        if connector is None:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            asyncio.run_coroutine_threadsafe(_close_connector(connector), self._loop)
+        else:
+            connector._close()  # its loop is gone: mark it closed without one
 
     async def send(
         self,

@@ -1,0 +1,7 @@
+"""``python -m rawgpt``: the same as the ``rawgpt`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

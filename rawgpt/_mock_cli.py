@@ -1,0 +1,61 @@
+"""``rawgpt mock-server``: MockServer from the command line, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``mock-server`` subcommand to the CLI's subparsers."""
+    p = sub.add_parser("mock-server", help="run the OpenAI-compatible mock server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--rpm", type=int, help="enforce requests per minute")
+    p.add_argument("--tpm", type=int, help="enforce tokens per minute")
+    p.add_argument("--fill", type=float, default=1.0, help="initial bucket fill, 0..1")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="delay before headers")
+    p.add_argument("--chunk-interval-ms", type=float, default=0.0, help="pace of stream chunks")
+    p.add_argument("--stream-chunks", type=int, help="content chunks per streamed choice")
+    p.add_argument("--reply", help="fixed reply text")
+    p.add_argument("--fail-rate", type=float, default=0.0, help="fraction of random failures")
+    p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--quota-exhausted", action="store_true", help="answer every request 429 insufficient_quota"
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="queue a fault for the next request (repeatable), e.g. status:500",
+    )
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    from .testing import MockServer
+
+    server = MockServer(
+        host=args.host,
+        port=args.port,
+        rpm=args.rpm,
+        tpm=args.tpm,
+        fill=args.fill,
+        latency_ms=args.latency_ms,
+        chunk_interval_ms=args.chunk_interval_ms,
+        stream_chunks=args.stream_chunks,
+        reply=args.reply,
+        fail_rate=args.fail_rate,
+        fail_status=args.fail_status,
+        seed=args.seed,
+        quota_exhausted=args.quota_exhausted,
+    )
+    for spec in args.fault:
+        server.add_fault(spec)
+    async with server:
+        print(f"rawgpt mock server on {server.base_url} (Ctrl-C stops it)", flush=True)
+        await asyncio.Event().wait()
+    return 0

@@ -1,0 +1,194 @@
+"""Client: the blocking twin of AsyncClient, for scripts and serverless handlers.
+
+It drives one AsyncClient on a private event loop in a daemon thread, so there
+is no second copy of the logic, connections are pooled across calls (a
+handler invoked 50 times reuses them), and any number of threads may call it
+at once. The thread starts on first use, so building a client at import time
+costs nothing; it stops on ``close()``, on garbage collection or at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Coroutine, Iterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._client import AsyncClient
+from ._models import Response, View
+from ._streaming import AsyncStream
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="rawgpt-loop", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("a blocking rawgpt.Client cannot be called from its own loop")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C or an error in the caller: do not leave the call running
+            raise
+
+    def stop(self, client: AsyncClient) -> None:
+        if self.loop.is_closed():
+            return
+        if self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(client.close(), self.loop).result(timeout=5)
+            except Exception:  # closing is best effort at exit
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class Stream:
+    """A streamed chat completion as a plain iterator; ``with`` it to be sure it closes."""
+
+    def __init__(self, stream: AsyncStream, runner: _LoopThread) -> None:
+        self._stream = stream
+        self._run = runner.run
+        self._batch: list[View] = []
+        self._pos = 0
+        self.request_id = stream.request_id
+        self.headers = stream.headers
+
+    def __iter__(self) -> Iterator[View]:
+        return self
+
+    def __next__(self) -> View:
+        if self._pos >= len(self._batch):
+            self._batch = self._run(self._stream.take_ready())
+            self._pos = 0
+            if not self._batch:
+                raise StopIteration
+        item = self._batch[self._pos]
+        self._pos += 1
+        return item
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._run(self._stream.close())
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def completed(self) -> bool:
+        return self._stream.completed
+
+    def get_final_completion(self) -> Response:
+        """The chunks merged into one chat completion (the stream must have ended)."""
+        return self._stream.get_final_completion()
+
+
+def _wrap(result: Any, runner: _LoopThread) -> Any:
+    return Stream(result, runner) if isinstance(result, AsyncStream) else result
+
+
+class _Completions:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, **kwargs: Any) -> Any:
+        """Create a chat completion; with ``stream=True``, a Stream of chunks."""
+        c = self._client
+        return _wrap(c._call(c._async.chat.completions.create(**kwargs)), c._runner())
+
+
+class _Chat:
+    def __init__(self, client: Client) -> None:
+        self.completions = _Completions(client)
+
+
+class _Embeddings:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, **kwargs: Any) -> Response:
+        """Create embeddings."""
+        return self._client._call(self._client._async.embeddings.create(**kwargs))
+
+
+class Client:
+    """The blocking client: the same keywords and calls as AsyncClient."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._async = AsyncClient(**kwargs)
+        self._loop_thread: _LoopThread | None = None
+        self._lock = threading.Lock()
+        self._finalizer: weakref.finalize[Any, Client] | None = None
+        self.chat = _Chat(self)
+        self.embeddings = _Embeddings(self)
+
+    def __getattr__(self, name: str) -> Any:  # base_url, timeout, retry, limits, ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._async, name)
+
+    @property
+    def api_key(self) -> Any:
+        return self._async.api_key
+
+    @api_key.setter
+    def api_key(self, value: Any) -> None:
+        self._async.api_key = value
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self._async.base_url!r})"
+
+    def _runner(self) -> _LoopThread:
+        runner = self._loop_thread
+        if runner is None:
+            with self._lock:
+                if self._loop_thread is None:
+                    self._loop_thread = _LoopThread()
+                    self._finalizer = weakref.finalize(self, self._loop_thread.stop, self._async)
+                runner = self._loop_thread
+        return runner
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._runner().run(coro)
+
+    def post(self, path: str, body: Mapping[str, Any], **kwargs: Any) -> Response:
+        """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
+        return self._call(self._async.post(path, body, **kwargs))
+
+    def close(self) -> None:
+        """Close every connection and stop the loop thread."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._loop_thread = None
+        self._finalizer = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+OpenAI = Client

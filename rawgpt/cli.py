@@ -1,0 +1,95 @@
+"""The ``rawgpt`` command line: ``chat`` and ``mock-server``.
+
+It uses only the public client and MockServer, like any other program would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from . import _mock_cli
+from ._client import AsyncClient
+from ._errors import OpenAIError
+
+MOCK_KEY = "sk-mock-no-key-needed"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rawgpt", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat", help="send one prompt and print the reply")
+    chat.add_argument("prompt")
+    chat.add_argument("--model", default="gpt-4o-mini")
+    chat.add_argument("--system", help="a system message to put first")
+    chat.add_argument("--max-tokens", type=int, help="max_tokens for the reply")
+    chat.add_argument("--temperature", type=float)
+    chat.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True,
+                      help="print the reply as it arrives (default) or all at once")
+    chat.add_argument("--base-url", help="default: $OPENAI_BASE_URL or OpenAI's")
+    chat.add_argument("--mock", action="store_true",
+                      help="answer from an in-process MockServer: no key, no network")
+    _mock_cli.add_parser(sub)
+    return parser
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
+    if not args.mock:
+        async with AsyncClient(base_url=args.base_url) as client:
+            yield client
+        return
+    from .testing import MockServer
+
+    async with MockServer() as server, AsyncClient(
+        api_key=MOCK_KEY, base_url=server.base_url
+    ) as client:
+        yield client
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    params: dict[str, Any] = {"model": args.model, "messages": messages}
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    out = sys.stdout
+    async with _client(args) as client:
+        if not args.stream:
+            reply = await client.chat.completions.create(**params)
+            out.write((reply.choices[0].message.content or "") + "\n")
+            return 0
+        stream = await client.chat.completions.create(stream=True, **params)
+        async with stream:
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    out.write(chunk.choices[0].delta.content)
+                    out.flush()
+        out.write("\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rawgpt`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "chat":
+            return asyncio.run(_chat(args))
+        return asyncio.run(_mock_cli.run(args))
+    except OpenAIError as exc:
+        print(f"rawgpt: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

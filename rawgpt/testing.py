@@ -1,0 +1,183 @@
+"""An OpenAI-compatible mock server on loopback, for tests and benchmarks.
+
+::
+
+    async with MockServer(rpm=60, stream_chunks=200) as srv:
+        client = rawgpt.AsyncClient(api_key="sk-test", base_url=srv.base_url)
+        srv.add_fault("status:500", times=1)   # the next request gets a 500
+
+Endpoints: ``POST /v1/chat/completions`` (plain and ``stream: true``),
+``POST /v1/embeddings`` and ``GET /v1/models``; anything else is a 404. Every
+response carries OpenAI's ``x-request-id``, ``openai-processing-ms`` and
+``x-ratelimit-*`` headers; RPM and TPM are enforced when set.
+
+Faults come from ``add_fault(spec, times=n)``, from an ``x-mock-fault: <spec>``
+request header, or at random (``fail_rate``), in that order of precedence::
+
+    status:<code>[:html][:retry|:no_retry]   error status, OpenAI JSON (or a proxy's HTML page)
+    rate_limit[:<seconds>][:retry|:no_retry] 429 rate_limit_exceeded, retry-after <seconds> (1)
+    quota / too_large                        429 insufficient_quota / "Request too large"
+    reset                                    headers, half the body, then the connection drops
+    cut:<n>                                  stream drops after n events, no [DONE]
+    stall:<n>:<seconds>                      stream goes silent after n events, then finishes
+    slow_headers:<seconds>                   wait before the response headers
+    malformed                                200 whose body (or 2nd SSE event) is broken JSON
+    stream_error / stream_error_data         2 events, then an SSE error event / error data line
+
+``:retry`` / ``:no_retry`` add ``x-should-retry: true`` / ``false``. On a plain
+(non-stream) request ``cut`` acts as ``reset``, ``stall`` pauses halfway through
+the body and the stream errors become a 500; on a stream ``reset`` is ``cut:1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from ._mock_faults import parse_fault
+from ._mock_limits import Clock, RateLimiter
+from ._mock_responses import default_reply
+from ._mock_server import Dispatcher, Options, Pending, RecordedRequest
+from ._mock_writer import MockStats
+
+__all__ = ["MockServer", "MockStats", "RecordedRequest"]
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+class MockServer:
+    """OpenAI's chat completions, embeddings and models endpoints on ``host:port``.
+
+    Start with ``async with`` (or ``await start()`` / ``await stop()``); the CLI
+    awaits ``serve_forever()``. ``port=0`` picks a free port. ``fail_status=429``
+    makes the random failures ``rate_limit`` faults. ``api_key``, when set, is the
+    only bearer token accepted (by default any is). ``record_requests=False``
+    keeps ``requests`` empty for long benchmark runs. ``clock`` (monotonic
+    seconds) drives the rate-limit buckets and can be faked in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0.0,
+        stream_chunks: int | None = None,
+        chunk_interval_ms: float = 0.0,
+        reply: str | None = None,
+        fail_rate: float = 0.0,
+        fail_status: int = 500,
+        seed: int | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        fill: float = 1.0,
+        quota_exhausted: bool = False,
+        api_key: str | None = None,
+        record_requests: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        _check(latency_ms >= 0 and chunk_interval_ms >= 0, "latencies must be >= 0")
+        _check(stream_chunks is None or stream_chunks >= 1, "stream_chunks must be >= 1")
+        _check(0.0 <= fail_rate <= 1.0, "fail_rate must be between 0 and 1")
+        _check(0.0 <= fill <= 1.0, "fill must be between 0 and 1")
+        _check(rpm is None or rpm >= 1, "rpm must be >= 1")
+        _check(tpm is None or tpm >= 1, "tpm must be >= 1")
+        self.host = host
+        self.port = port
+        options = Options(
+            latency=latency_ms / 1000,
+            interval=chunk_interval_ms / 1000,
+            chunks=stream_chunks,
+            reply=default_reply(stream_chunks) if reply is None else reply,
+            fail_rate=fail_rate,
+            fail_fault=parse_fault("rate_limit" if fail_status == 429 else f"status:{fail_status}"),
+            seed=seed,
+            quota_exhausted=quota_exhausted,
+            api_key=api_key,
+            record=record_requests,
+        )
+        limiter = RateLimiter(rpm, tpm, fill=fill, clock=clock or time.monotonic)
+        self._dispatcher = Dispatcher(limiter, options)
+        self._runner: web.ServerRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port/v1``, the value for a client's ``base_url``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, oldest first (clear it freely)."""
+        return self._dispatcher.requests
+
+    @property
+    def stats(self) -> MockStats:
+        return self._dispatcher.stats
+
+    @property
+    def reply(self) -> str:
+        """The reply text every chat choice gives (before ``max_tokens`` truncation)."""
+        return self._dispatcher.opts.reply
+
+    def add_fault(self, spec: str, *, times: int = 1) -> None:
+        """Give the next ``times`` requests this fault, after the faults already queued.
+
+        Raises ValueError naming ``spec`` when it is not a valid fault spec.
+        """
+        fault = parse_fault(spec)
+        _check(times >= 1, f"times must be >= 1, got {times}")
+        self._dispatcher.faults.append(Pending(fault, times))
+
+    def clear_faults(self) -> None:
+        """Forget every queued fault."""
+        self._dispatcher.faults.clear()
+
+    async def start(self) -> None:
+        """Bind and start serving; ``port`` then holds the real port."""
+        if self._runner is not None:
+            raise RuntimeError("MockServer is already running")
+        self._dispatcher.closing = asyncio.get_running_loop().create_future()
+        server = web.Server(self._dispatcher.handle, handler_cancellation=True, access_log=None)
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Close the listener and every connection; paused or stalled responses drop at once."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        closing = self._dispatcher.closing
+        if closing is not None and not closing.done():
+            closing.set_result(None)
+        await runner.cleanup()
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled or until ``stop()``, then stop (for the CLI)."""
+        if self._runner is None:
+            await self.start()
+        closing = self._dispatcher.closing
+        try:
+            if closing is not None:
+                await asyncio.shield(closing)
+        finally:
+            await self.stop()
+
+    async def __aenter__(self) -> MockServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()

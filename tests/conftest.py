@@ -1,0 +1,44 @@
+"""Shared fixtures: a MockServer on loopback and a client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+import rawgpt
+from rawgpt.testing import MockServer
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+
+
+class FakeSleep:
+    """Records the waits the client asks for, without waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[MockServer]:
+    async with MockServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def sleeps() -> FakeSleep:
+    return FakeSleep()
+
+
+@pytest.fixture
+async def client(server: MockServer, sleeps: FakeSleep) -> AsyncIterator[rawgpt.AsyncClient]:
+    c = rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, seed=1)
+    c._sleep = sleeps
+    async with c:
+        yield c
+
+
+MESSAGES = [{"role": "user", "content": "Say hello"}]

@@ -1,0 +1,333 @@
+"""Tests for rawgpt._accumulate: merging chat.completion.chunk dicts into a chat.completion."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from rawgpt import _schema
+from rawgpt._accumulate import accumulate, finished
+from rawgpt._models import Response
+
+TOP = {
+    "id": "chatcmpl-abc",
+    "object": "chat.completion.chunk",
+    "created": 1_700_000_000,
+    "model": "gpt-4o-mini-2024-07-18",
+    "system_fingerprint": "fp_44709d6fcb",
+}
+
+
+def ck(*choices: dict[str, Any], usage: Any = None, **top: Any) -> dict[str, Any]:
+    """A chunk with the usual top-level fields (``usage: null`` as OpenAI sends it)."""
+    return {**TOP, **top, "choices": list(choices), "usage": usage}
+
+
+def part(
+    index: int = 0,
+    finish_reason: str | None = None,
+    logprobs: Any = None,
+    **delta: Any,
+) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+
+
+USAGE = {
+    "prompt_tokens": 10,
+    "completion_tokens": 4,
+    "total_tokens": 14,
+    "prompt_tokens_details": {"cached_tokens": 0},
+}
+
+
+def test_plain_text_stream() -> None:
+    chunks = [
+        ck(part(role="assistant", content="", refusal=None)),
+        ck(part(content="Hel")),
+        ck(part(content="lo")),
+        ck(part(content=" world")),
+        ck(part(finish_reason="stop")),
+    ]
+    assert accumulate(chunks) == {
+        "object": "chat.completion",
+        "id": "chatcmpl-abc",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini-2024-07-18",
+        "system_fingerprint": "fp_44709d6fcb",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello world", "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": None,
+    }
+    assert finished(chunks) is True
+
+
+def test_include_usage_chunk_with_empty_choices() -> None:
+    chunks = [
+        ck(part(role="assistant", content="")),
+        ck(part(content="Hi")),
+        ck(part(finish_reason="stop")),
+        ck(usage=USAGE),  # choices: [], usage set
+    ]
+    result = accumulate(chunks)
+    assert result["usage"] == USAGE
+    assert len(result["choices"]) == 1
+    assert result["choices"][0]["message"]["content"] == "Hi"
+    assert result["choices"][0]["finish_reason"] == "stop"
+    assert finished(chunks) is True
+
+
+def test_refusal_is_concatenated() -> None:
+    chunks = [
+        ck(part(role="assistant", content=None, refusal="")),
+        ck(part(refusal="I can't ")),
+        ck(part(refusal="help with that.")),
+        ck(part(finish_reason="stop")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message == {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+
+
+def test_tool_calls_merged_by_index_with_arguments_concatenated() -> None:
+    chunks = [
+        ck(part(role="assistant", content=None)),
+        ck(
+            part(
+                tool_calls=[
+                    {
+                        "index": 0,
+                        "id": "call_A",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": ""},
+                    }
+                ]
+            )
+        ),
+        ck(part(tool_calls=[{"index": 0, "function": {"arguments": '{"ci'}}])),
+        ck(part(tool_calls=[{"index": 0, "function": {"arguments": 'ty": "Paris"}'}}])),
+        ck(
+            part(
+                tool_calls=[
+                    {
+                        "index": 1,
+                        "id": "call_B",
+                        "type": "function",
+                        "function": {"name": "get_time", "arguments": ""},
+                    }
+                ]
+            )
+        ),
+        ck(part(tool_calls=[{"index": 1, "function": {"arguments": '{"tz":'}}])),
+        ck(part(tool_calls=[{"index": 1, "function": {"arguments": ' "CET"}'}}])),
+        ck(part(finish_reason="tool_calls")),
+    ]
+    choice = accumulate(chunks)["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    assert choice["message"]["tool_calls"] == [
+        {
+            "id": "call_A",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+        },
+        {
+            "id": "call_B",
+            "type": "function",
+            "function": {"name": "get_time", "arguments": '{"tz": "CET"}'},
+        },
+    ]
+    args = [orjson.loads(c["function"]["arguments"]) for c in choice["message"]["tool_calls"]]
+    assert args == [{"city": "Paris"}, {"tz": "CET"}]
+
+
+def test_parallel_tool_calls_interleaved_by_index() -> None:
+    chunks = [
+        ck(
+            part(
+                tool_calls=[
+                    {"index": 0, "id": "c0", "type": "function", "function": {"name": "a"}},
+                    {"index": 1, "id": "c1", "type": "function", "function": {"name": "b"}},
+                ]
+            )
+        ),
+        ck(part(tool_calls=[{"index": 1, "function": {"arguments": "[1"}}])),
+        ck(part(tool_calls=[{"index": 0, "function": {"arguments": "[0"}}])),
+        ck(part(tool_calls=[{"index": 1, "function": {"arguments": "]"}}])),
+        ck(part(tool_calls=[{"index": 0, "function": {"arguments": "]"}}])),
+        ck(part(finish_reason="tool_calls")),
+    ]
+    calls = accumulate(chunks)["choices"][0]["message"]["tool_calls"]
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls] == [
+        ("c0", "a", "[0]"),
+        ("c1", "b", "[1]"),
+    ]
+
+
+def test_n_greater_than_one_interleaved_choices() -> None:
+    chunks = [
+        ck(part(0, role="assistant", content="")),
+        ck(part(1, role="assistant", content="")),
+        ck(part(2, role="assistant", content="")),
+        ck(part(1, content="B1")),
+        ck(part(0, content="A1")),
+        ck(part(2, content="C1")),
+        ck(part(0, content="A2")),
+        ck(part(1, "length", content="B2")),
+        ck(part(0, finish_reason="stop")),
+        ck(part(2, content="C2")),
+        ck(part(2, finish_reason="content_filter")),
+        ck(usage=USAGE),
+    ]
+    result = accumulate(chunks)
+    choices = result["choices"]
+    assert [c["index"] for c in choices] == [0, 1, 2]
+    assert [c["message"]["content"] for c in choices] == ["A1A2", "B1B2", "C1C2"]
+    assert [c["finish_reason"] for c in choices] == ["stop", "length", "content_filter"]
+    assert result["usage"] == USAGE
+    assert finished(chunks) is True
+
+
+def test_choices_sorted_by_index_even_if_a_higher_index_comes_first() -> None:
+    chunks = [ck(part(1, content="second")), ck(part(0, content="first"))]
+    result = accumulate(chunks)
+    assert [c["index"] for c in result["choices"]] == [0, 1]
+    assert [c["message"]["content"] for c in result["choices"]] == ["first", "second"]
+
+
+def test_finish_reason_is_per_choice() -> None:
+    chunks = [
+        ck(part(0, content="a"), part(1, content="b")),
+        ck(part(0, finish_reason="stop")),
+    ]
+    result = accumulate(chunks)
+    assert result["choices"][0]["finish_reason"] == "stop"
+    assert result["choices"][1]["finish_reason"] is None
+    assert finished(chunks) is False
+
+
+def test_last_finish_reason_wins_and_null_does_not_erase() -> None:
+    chunks = [
+        ck(part(content="x", finish_reason="length")),
+        ck(part(content="y", finish_reason=None)),
+    ]
+    assert accumulate(chunks)["choices"][0]["finish_reason"] == "length"
+
+
+def test_logprobs_are_appended() -> None:
+    t1 = {"token": "Hel", "logprob": -0.1, "bytes": [72, 101, 108], "top_logprobs": []}
+    t2 = {"token": "lo", "logprob": -0.2, "bytes": [108, 111], "top_logprobs": []}
+    t3 = {"token": "!", "logprob": -0.3, "bytes": [33], "top_logprobs": []}
+    chunks = [
+        ck(part(role="assistant", content="", logprobs={"content": [], "refusal": None})),
+        ck(part(content="Hel", logprobs={"content": [t1], "refusal": None})),
+        ck(part(content="lo!", logprobs={"content": [t2, t3], "refusal": None})),
+        ck(part(finish_reason="stop")),
+    ]
+    choice = accumulate(chunks)["choices"][0]
+    assert choice["message"]["content"] == "Hello!"
+    assert choice["logprobs"]["content"] == [t1, t2, t3]
+    assert choice["logprobs"].get("refusal") is None
+
+
+def test_no_logprobs_stays_none() -> None:
+    assert accumulate([ck(part(content="x"))])["choices"][0]["logprobs"] is None
+
+
+def test_top_level_fields_come_from_the_first_chunk_that_has_them() -> None:
+    chunks = [
+        {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []},
+        {"id": "chatcmpl-2", "created": 5, "model": "m", "service_tier": "default", "choices": []},
+        {"id": "chatcmpl-3", "created": 6, "model": "n", "choices": []},
+    ]
+    result = accumulate(chunks)
+    assert result["id"] == "chatcmpl-1"
+    assert result["created"] == 5
+    assert result["model"] == "m"
+    assert result["service_tier"] == "default"
+    assert result["object"] == "chat.completion"
+
+
+def test_empty_stream() -> None:
+    assert accumulate([]) == {"object": "chat.completion", "choices": [], "usage": None}
+    assert finished([]) is False
+
+
+def test_usage_only_stream_is_not_finished() -> None:
+    assert finished([ck(usage=USAGE)]) is False
+
+
+def test_stream_cut_before_finish_is_not_finished() -> None:
+    chunks = [ck(part(role="assistant", content="")), ck(part(content="partial"))]
+    assert finished(chunks) is False
+    assert accumulate(chunks)["choices"][0]["finish_reason"] is None
+
+
+def test_input_chunks_are_not_mutated() -> None:
+    chunks = [
+        ck(part(role="assistant", content="")),
+        ck(
+            part(
+                tool_calls=[
+                    {"index": 0, "id": "c", "type": "function", "function": {"name": "f"}},
+                ]
+            )
+        ),
+        ck(part(tool_calls=[{"index": 0, "function": {"arguments": "{}"}}])),
+        ck(part(content="x", logprobs={"content": [{"token": "x", "logprob": 0.0}]})),
+        ck(part(content="y", logprobs={"content": [{"token": "y", "logprob": 0.0}]})),
+        ck(part(finish_reason="stop")),
+    ]
+    before = copy.deepcopy(chunks)
+    accumulate(chunks)
+    accumulate(chunks)
+    assert chunks == before
+
+
+def test_accumulating_twice_gives_the_same_result() -> None:
+    chunks = [ck(part(content="a")), ck(part(content="b", finish_reason="stop"))]
+    assert accumulate(chunks) == accumulate(chunks)
+
+
+def test_result_reads_through_the_completion_view() -> None:
+    chunks = [
+        ck(part(role="assistant", content="")),
+        ck(part(content="Hi")),
+        ck(part(finish_reason="stop")),
+        ck(usage=USAGE),
+    ]
+    r = Response(accumulate(chunks), _schema.CHAT_COMPLETION, "req_1")
+    assert r.choices[0].message.content == "Hi"
+    assert r.choices[0].message.tool_calls is None
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage.total_tokens == 14
+    assert r.object == "chat.completion"
+
+
+def test_null_delta_values_do_not_erase_accumulated_text() -> None:
+    chunks = [
+        ck(part(role="assistant", content="abc")),
+        ck(part(content=None, refusal=None, tool_calls=None)),
+        ck(part(content="def", finish_reason="stop")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message == {"role": "assistant", "content": "abcdef", "refusal": None}
+
+
+def test_legacy_function_call_arguments_are_concatenated() -> None:
+    # The deprecated ``functions`` parameter streams ``delta.function_call`` pieces the
+    # same way tool calls stream their function: name once, arguments in pieces.
+    chunks = [
+        ck(part(role="assistant", content=None, function_call={"name": "f", "arguments": ""})),
+        ck(part(function_call={"arguments": '{"a"'})),
+        ck(part(function_call={"arguments": ": 1}"})),
+        ck(part(finish_reason="function_call")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message["function_call"] == {"name": "f", "arguments": '{"a": 1}'}

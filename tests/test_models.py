@@ -1,0 +1,414 @@
+"""Tests for rawgpt._models and rawgpt._schema: thin attribute views over parsed JSON."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from rawgpt import _schema
+from rawgpt._models import ListView, Response, View
+
+
+def completion_body() -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-123",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "system_fingerprint": "fp_1",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello!", "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 9,
+            "completion_tokens": 3,
+            "total_tokens": 12,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
+    }
+
+
+def tool_body() -> dict[str, Any]:
+    body = completion_body()
+    body["choices"][0]["message"] = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+            },
+            {
+                "id": "call_2",
+                "type": "function",
+                "function": {"name": "get_time", "arguments": "{}"},
+            },
+        ],
+    }
+    body["choices"][0]["finish_reason"] = "tool_calls"
+    return body
+
+
+def completion(body: dict[str, Any] | None = None, request_id: str | None = "req_1") -> Response:
+    return Response(
+        body if body is not None else completion_body(), _schema.CHAT_COMPLETION, request_id
+    )
+
+
+def chunk(body: dict[str, Any]) -> Response:
+    return Response(body, _schema.CHAT_COMPLETION_CHUNK, None)
+
+
+# --------------------------------------------------------------------------- attribute access
+
+
+def test_attribute_access_at_every_depth() -> None:
+    r = completion()
+    assert r.id == "chatcmpl-123"
+    assert r.created == 1_700_000_000
+    assert r.choices[0].message.content == "Hello!"
+    assert r.choices[0].message.role == "assistant"
+    assert r.choices[0].finish_reason == "stop"
+    assert r.choices[0].index == 0
+    assert r.usage.total_tokens == 12
+    assert r.usage.prompt_tokens_details.cached_tokens == 0
+    assert r.system_fingerprint == "fp_1"
+
+
+def test_explicit_null_reads_as_none() -> None:
+    r = completion()
+    assert r.choices[0].message.refusal is None
+    assert r.choices[0].logprobs is None
+
+
+def test_known_but_missing_fields_read_as_none() -> None:
+    r = completion()
+    message = r.choices[0].message
+    assert message.tool_calls is None  # a plain answer
+    assert message.function_call is None
+    assert message.audio is None
+    assert message.annotations is None
+    assert r.service_tier is None
+    assert r.usage.completion_tokens_details is None
+    assert r.usage.prompt_tokens_details.audio_tokens is None
+
+
+def test_chunk_with_empty_delta() -> None:
+    c = chunk(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}],
+        }
+    )
+    delta = c.choices[0].delta
+    assert isinstance(delta, View)
+    assert delta.content is None
+    assert delta.role is None
+    assert delta.tool_calls is None
+    assert delta.refusal is None
+    assert c.choices[0].finish_reason == "stop"
+    assert c.usage is None
+
+
+def test_usage_chunk_with_empty_choices() -> None:
+    c = chunk(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+        }
+    )
+    assert len(c.choices) == 0
+    assert list(c.choices) == []
+    assert c.usage.total_tokens == 3
+
+
+def test_typo_raises_attribute_error_naming_the_field() -> None:
+    message = completion().choices[0].message
+    with pytest.raises(AttributeError, match="contnet"):
+        _ = message.contnet
+    with pytest.raises(AttributeError) as info:
+        _ = completion().usgae
+    assert "usgae" in str(info.value)
+    assert "ChatCompletion" in str(info.value)
+    assert not hasattr(message, "contnet")
+    assert getattr(message, "contnet", "fallback") == "fallback"
+
+
+def test_typo_on_nested_usage_raises() -> None:
+    with pytest.raises(AttributeError, match="total_token"):
+        _ = completion().usage.total_token
+
+
+def test_unknown_field_present_in_the_body_reads() -> None:
+    body = completion_body()
+    body["brand_new_field"] = {"nested": [1, 2]}
+    body["choices"][0]["message"]["reasoning_content"] = "thinking..."
+    r = completion(body)
+    assert r.brand_new_field.nested == [1, 2]
+    assert r.choices[0].message.reasoning_content == "thinking..."
+
+
+def test_undescribed_object_is_open_body_keys_only() -> None:
+    body = completion_body()
+    body["extra"] = {"a": 1}
+    extra = completion(body).extra
+    assert extra.a == 1
+    with pytest.raises(AttributeError, match="'b'"):
+        _ = extra.b
+
+
+def test_plain_view_has_no_schema() -> None:
+    v = View({"x": 1})
+    assert v.x == 1
+    with pytest.raises(AttributeError):
+        _ = v.y
+
+
+def test_tool_calls_are_wrapped_at_depth() -> None:
+    r = completion(tool_body())
+    calls = r.choices[0].message.tool_calls
+    assert isinstance(calls, ListView)
+    assert len(calls) == 2
+    assert calls[0].id == "call_1"
+    assert calls[0].type == "function"
+    assert calls[0].function.name == "get_weather"
+    assert orjson.loads(calls[0].function.arguments) == {"city": "Paris"}
+    assert calls[1].function.name == "get_time"
+    assert r.choices[0].message.content is None
+    # shapes carry through lists: a missing known field of a tool call reads None
+    assert calls[0].index is None
+    with pytest.raises(AttributeError, match="nmae"):
+        _ = calls[0].function.nmae
+
+
+def test_logprobs_are_wrapped() -> None:
+    body = completion_body()
+    body["choices"][0]["logprobs"] = {
+        "content": [
+            {
+                "token": "Hello",
+                "logprob": -0.1,
+                "bytes": [72, 101],
+                "top_logprobs": [{"token": "Hello", "logprob": -0.1, "bytes": None}],
+            }
+        ]
+    }
+    lp = completion(body).choices[0].logprobs
+    assert lp.refusal is None
+    assert lp.content[0].token == "Hello"
+    assert lp.content[0].logprob == -0.1
+    assert lp.content[0].bytes == [72, 101]
+    assert lp.content[0].top_logprobs[0].token == "Hello"
+
+
+def test_embeddings_shape() -> None:
+    body = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.1, -0.2]}],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 2, "total_tokens": 2},
+    }
+    r = Response(body, _schema.EMBEDDINGS, "req_e")
+    assert r.data[0].embedding == [0.1, -0.2]
+    assert r.data[0].index == 0
+    assert r.usage.prompt_tokens == 2
+    with pytest.raises(AttributeError):
+        _ = r.data[0].embeddings
+
+
+# --------------------------------------------------------------------------- dict access & identity
+
+
+def test_to_dict_returns_the_same_dict() -> None:
+    body = completion_body()
+    r = completion(body)
+    assert r.to_dict() is body
+    assert r.model_dump() is body
+    assert r.choices[0].message.to_dict() is body["choices"][0]["message"]
+    assert r.usage.to_dict() is body["usage"]
+
+
+def test_views_are_live_over_the_dict() -> None:
+    body = completion_body()
+    r = completion(body)
+    body["choices"][0]["message"]["content"] = "changed"
+    assert r.choices[0].message.content == "changed"
+
+
+def test_to_json_round_trips() -> None:
+    body = completion_body()
+    r = completion(body)
+    assert orjson.loads(r.to_json()) == body
+    assert orjson.loads(r.model_dump_json()) == body
+
+
+def test_item_access() -> None:
+    body = completion_body()
+    r = completion(body)
+    assert r["id"] == "chatcmpl-123"
+    assert r["choices"][0]["message"]["content"] == "Hello!"
+    assert r["usage"].total_tokens == 12
+    assert r["choices"][0]["message"].tool_calls is None  # shape kept through item access
+    with pytest.raises(KeyError):
+        _ = r["nope"]
+    with pytest.raises(KeyError):
+        _ = r["choices"][0]["message"]["tool_calls"]
+
+
+def test_contains_and_get() -> None:
+    r = completion()
+    assert "id" in r
+    assert "usage" in r
+    assert "service_tier" not in r  # known to the schema, absent from the body
+    assert r.get("service_tier") is None
+    assert r.get("service_tier", "default") == "default"
+    assert r.get("usage").total_tokens == 12
+    assert r.get("model") == "gpt-4o-mini"
+
+
+def test_dir_lists_schema_and_body_fields() -> None:
+    body = completion_body()
+    body["extra_field"] = 1
+    names = dir(completion(body))
+    assert {"id", "choices", "usage", "service_tier", "extra_field", "to_dict"} <= set(names)
+
+
+# --------------------------------------------------------------------------- equality, repr
+
+
+def test_equality() -> None:
+    assert completion() == completion()
+    assert completion() == View(completion_body())
+    other = completion_body()
+    other["id"] = "chatcmpl-999"
+    assert completion() != completion(other)
+    assert completion().choices[0] == completion().choices[0]
+    assert completion().choices[0].message != completion(tool_body()).choices[0].message
+
+
+def test_view_is_not_equal_to_unrelated_objects() -> None:
+    assert completion() != 42
+    assert completion() != "chatcmpl-123"
+
+
+def test_views_are_unhashable() -> None:
+    with pytest.raises(TypeError):
+        hash(completion())
+    with pytest.raises(TypeError):
+        hash(completion().choices)
+
+
+def test_repr_contains_the_class_name_and_data() -> None:
+    r = completion()
+    text = repr(r)
+    assert text.startswith("ChatCompletion(")
+    assert "chatcmpl-123" in text
+    assert repr(r.choices[0].message).startswith("ChatCompletionMessage(")
+    assert repr(r.usage).startswith("Usage(")
+    c = chunk({"choices": [{"index": 0, "delta": {"content": "x"}}]})
+    assert repr(c).startswith("ChatCompletionChunk(")
+    assert repr(c.choices[0].delta).startswith("ChoiceDelta(")
+    assert repr(r.choices).startswith("[Choice(")
+
+
+# --------------------------------------------------------------------------- ListView
+
+
+def test_list_view_sequence_protocol() -> None:
+    r = completion(tool_body())
+    calls = r.choices[0].message.tool_calls
+    assert isinstance(calls, Sequence)
+    assert [c.id for c in calls] == ["call_1", "call_2"]
+    assert calls[-1].id == "call_2"
+    sliced = calls[0:1]
+    assert isinstance(sliced, list)
+    assert len(sliced) == 1 and sliced[0].function.name == "get_weather"
+    with pytest.raises(IndexError):
+        _ = calls[2]
+    assert bool(completion().choices) is True
+    assert bool(ListView([], None)) is False
+
+
+def test_list_view_of_scalars() -> None:
+    lv = ListView([1, 2, 3], None)
+    assert list(lv) == [1, 2, 3]
+    assert lv == [1, 2, 3]
+    assert lv != [1, 2]
+    assert lv == ListView([1, 2, 3], None)
+    assert repr(lv) == "[1, 2, 3]"
+
+
+def test_list_view_of_lists_wraps_inner_lists() -> None:
+    lv = ListView([[1, 2], [3]], None)
+    assert isinstance(lv[0], ListView)
+    assert lv[0][1] == 2
+
+
+def test_list_view_equals_its_raw_list() -> None:
+    # A ListView compares equal to the list it wraps, whatever the items are.
+    raw = [{"index": 0, "message": {"content": "hi"}}]
+    lv = ListView(raw, None)
+    assert lv == ListView(raw, None)
+    assert lv == raw
+
+
+# --------------------------------------------------------------------------- Response
+
+
+def test_response_request_id() -> None:
+    r = completion(request_id="req_abc")
+    assert r.request_id == "req_abc"
+    assert r._request_id == "req_abc"
+    assert completion(request_id=None).request_id is None
+
+
+def test_response_is_a_view() -> None:
+    r = completion()
+    assert isinstance(r, View)
+    assert isinstance(r.choices[0], View)
+    assert not isinstance(r.choices[0], Response)
+
+
+def test_body_field_named_request_id_does_not_shadow_the_header() -> None:
+    body = completion_body()
+    body["request_id"] = "from-body"
+    assert completion(body, request_id="from-header").request_id == "from-header"
+
+
+# --------------------------------------------------------------------------- copy / pickle
+
+
+def test_copy_and_deepcopy() -> None:
+    body = completion_body()
+    v = View(body, _schema.CHAT_COMPLETION)
+    shallow = copy.copy(v)
+    assert shallow == v
+    assert shallow.to_dict() is body
+    deep = copy.deepcopy(v)
+    assert deep == v
+    assert deep.to_dict() is not body
+    assert deep.choices[0].message.content == "Hello!"
+
+
+def test_pickle_round_trip() -> None:
+    r = completion(request_id="req_p")
+    back = pickle.loads(pickle.dumps(r))
+    assert back == r
+    assert back.request_id == "req_p"
+    assert back.choices[0].message.tool_calls is None

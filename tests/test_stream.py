@@ -1,0 +1,190 @@
+"""Streaming through the client: chunks, merging, errors, and connection hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+import pytest
+
+import rawgpt
+from rawgpt.testing import MockServer
+
+from .conftest import KEY, MESSAGES
+
+
+async def stream(c: rawgpt.AsyncClient, **kw: object) -> rawgpt.AsyncStream:
+    return await c.chat.completions.create(model="m", messages=MESSAGES, stream=True, **kw)
+
+
+def open_connections(c: rawgpt.AsyncClient) -> int:
+    connector = c._transport._session.connector  # type: ignore[union-attr]
+    idle = sum(len(v) for v in connector._conns.values())  # type: ignore[union-attr]
+    return idle + len(connector._acquired)  # type: ignore[union-attr]
+
+
+async def test_stream_chunks_add_up_to_the_plain_reply(client: rawgpt.AsyncClient) -> None:
+    plain = await client.chat.completions.create(model="m", messages=MESSAGES)
+    s = await stream(client, stream_options={"include_usage": True})
+    pieces = []
+    async with s:
+        async for chunk in s:
+            if chunk.choices:
+                pieces.append(chunk.choices[0].delta.content or "")
+    assert "".join(pieces) == plain.choices[0].message.content
+    assert s.request_id and s.completed
+    final = s.get_final_completion()
+    assert final.choices[0].message.content == plain.choices[0].message.content
+    assert final.choices[0].finish_reason == "stop"
+    assert final.usage.total_tokens == plain.usage.total_tokens
+    assert final.request_id == s.request_id
+
+
+async def test_final_delta_content_reads_none(client: rawgpt.AsyncClient) -> None:
+    chunks = []
+    async with await stream(client) as s:
+        async for chunk in s:
+            chunks.append(chunk)
+    assert chunks[-1].choices[0].delta.content is None
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+async def test_tool_calls_and_n_merge(client: rawgpt.AsyncClient) -> None:
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
+    plain = await client.chat.completions.create(model="m", messages=MESSAGES, tools=tools, n=2)
+    s = await stream(client, tools=tools, n=2)
+    async with s:
+        async for _ in s:
+            pass
+    final = s.get_final_completion()
+    assert len(final.choices) == 2
+    for got, want in zip(final.choices, plain.choices, strict=True):
+        assert got.finish_reason == "tool_calls"
+        call, want_call = got.message.tool_calls[0], want.message.tool_calls[0]
+        assert call.function.name == "lookup"
+        assert call.function.arguments == want_call.function.arguments
+        assert call.id
+
+
+async def test_final_completion_needs_a_finished_stream(client: rawgpt.AsyncClient) -> None:
+    s = await stream(client)
+    async with s:
+        async for _ in s:
+            break
+    with pytest.raises(RuntimeError, match="closed early"):
+        s.get_final_completion()
+
+
+@pytest.mark.parametrize("spec", ["cut:3", "reset"])
+async def test_a_cut_stream_raises(client: rawgpt.AsyncClient, server: MockServer, spec: str) -> None:
+    server.add_fault(spec)
+    got = 0
+    with pytest.raises(rawgpt.APIConnectionError):
+        async with await stream(client) as s:
+            async for _ in s:
+                got += 1
+    assert not s.completed
+    if spec == "cut:3":
+        assert got == 3
+
+
+@pytest.mark.parametrize("spec", ["stream_error", "stream_error_data"])
+async def test_error_inside_a_stream_raises_a_status_error(
+    client: rawgpt.AsyncClient, server: MockServer, spec: str
+) -> None:
+    server.add_fault(spec)
+    with pytest.raises(rawgpt.APIStatusError) as info:
+        async with await stream(client) as s:
+            async for _ in s:
+                pass
+    assert info.value.type == "server_error"
+
+
+async def test_a_stalled_stream_times_out(server: MockServer) -> None:
+    server.add_fault("stall:2:30")
+    t = rawgpt.Timeout(connect=1, read=0.3)
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, timeout=t) as c:
+        with pytest.raises(rawgpt.APITimeoutError):
+            async with await stream(c) as s:
+                async for _ in s:
+                    pass
+        assert open_connections(c) == 0
+
+
+async def test_long_healthy_stream_outlives_the_read_timeout() -> None:
+    """Read is an idle limit: a stream longer than it, but never silent that long, lives."""
+    async with MockServer(stream_chunks=12, chunk_interval_ms=50) as srv:
+        t = rawgpt.Timeout(connect=1, read=0.25)
+        async with rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url, timeout=t) as c:
+            async with await stream(c) as s:
+                n = sum([1 async for _ in s])
+            assert n >= 12 and s.completed
+
+
+async def test_stream_retried_before_first_byte(
+    client: rawgpt.AsyncClient, server: MockServer
+) -> None:
+    server.add_fault("status:500")
+    async with await stream(client) as s:
+        chunks = [c async for c in s]
+    assert chunks and len(server.requests) == 2
+
+
+async def test_cancelling_a_reader_closes_the_response(server: MockServer) -> None:
+    server.add_fault("stall:1:30")
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url) as c:
+        s = await stream(c)
+        first = asyncio.Event()
+
+        async def read() -> None:
+            async with s:
+                async for _ in s:
+                    first.set()
+
+        task = asyncio.create_task(read())
+        await asyncio.wait_for(first.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert open_connections(c) == 0
+
+
+async def test_many_streams_reuse_connections_and_leak_nothing() -> None:
+    """1,000 streams read to the end and 1,000 abandoned with break."""
+    limit = 8
+    async with MockServer(stream_chunks=5, record_requests=False) as srv:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            c = rawgpt.AsyncClient(
+                api_key=KEY, base_url=srv.base_url, limits=rawgpt.Limits(max_connections=limit)
+            )
+            sem = asyncio.Semaphore(limit)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    s = await stream(c)
+                    async with s:
+                        async for _ in s:
+                            if i % 2:
+                                break
+                    assert s.completed is (i % 2 == 0)
+
+            await asyncio.gather(*(one(i) for i in range(2000)))
+            assert open_connections(c) <= limit
+            connector = c._transport._session.connector  # type: ignore[union-attr]
+            await c.close()
+            del c
+            gc.collect()
+        assert not [w for w in caught if "Unclosed" in str(w.message)]
+        assert connector.closed
+
+
+async def test_normally_ended_streams_reuse_one_connection(server: MockServer) -> None:
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url) as c:
+        for _ in range(20):
+            async with await stream(c) as s:
+                async for _ in s:
+                    pass
+            assert s.completed
+            assert open_connections(c) == 1  # back in the pool, not closed
