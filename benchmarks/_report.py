@@ -1,0 +1,83 @@
+"""Shared helpers for the benchmark scripts: environment info, medians, markdown tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+PACKAGES = ("rawgpt", "aiohttp", "orjson", "openai", "httpx", "httpx2", "pydantic")
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child processes: this checkout importable, no proxies.
+
+    Proxy variables would route loopback traffic differently per library (and
+    make aiohttp sessions read the environment per request), so they are dropped.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def versions() -> dict[str, str]:
+    """Interpreter, installed package versions and platform (read without importing them)."""
+    info = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "?",
+        "cpus": str(os.cpu_count()),
+    }
+    for name in PACKAGES:
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    return info
+
+
+def print_versions(info: dict[str, str]) -> None:
+    print(f"Python {info['python']} ({info['implementation']}) on {info['platform']}, "
+          f"{info['machine']}, {info['cpus']} CPUs")
+    print(", ".join(f"{name} {info[name]}" for name in PACKAGES))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits, thousands kept whole."""
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int = 1) -> str:
+    """A markdown table, columns padded, numbers right-aligned from column ``right_from``."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = [
+            str(c).rjust(w) if i >= right_from else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "| " + " | ".join(out) + " |"
+
+    rule = [("-" * (w - 1) + ":") if i >= right_from else "-" * w for i, w in enumerate(widths)]
+    return "\n".join([line(header), "| " + " | ".join(rule) + " |", *(line(r) for r in rows)])
