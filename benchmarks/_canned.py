@@ -32,10 +32,37 @@ import orjson
 
 STREAM_EVENTS = 200  # role chunk + content chunks + finish chunk
 MODEL = "gpt-4o-mini-2024-07-18"
-_WORDS = (
-    "The quick brown fox jumps over the lazy dog while a patient benchmark counts every "
-    "byte that crosses the loopback interface and keeps careful notes about the time spent"
-).split()
+_WORDS = [
+    "The",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "the",
+    "lazy",
+    "dog",
+    "while",
+    "a",
+    "patient",
+    "benchmark",
+    "counts",
+    "every",
+    "byte",
+    "that",
+    "crosses",
+    "the",
+    "loopback",
+    "interface",
+    "and",
+    "keeps",
+    "careful",
+    "notes",
+    "about",
+    "the",
+    "time",
+    "spent",
+]
 
 
 def content_tokens(count: int) -> list[str]:
@@ -46,50 +73,56 @@ def content_tokens(count: int) -> list[str]:
 def completion_body() -> bytes:
     """A realistic non-streamed ``chat.completion`` (about 100 tokens of content)."""
     content = "".join(content_tokens(100)) + "."
-    return orjson.dumps({
-        "id": "chatcmpl-BenchAbCdEfGhIjKlMnOpQrStUvWxYz",
-        "object": "chat.completion",
-        "created": 1730000000,
-        "model": MODEL,
-        "choices": [{
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": content,
-                "refusal": None,
-                "annotations": [],
+    return orjson.dumps(
+        {
+            "id": "chatcmpl-BenchAbCdEfGhIjKlMnOpQrStUvWxYz",
+            "object": "chat.completion",
+            "created": 1730000000,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": content,
+                        "refusal": None,
+                        "annotations": [],
+                    },
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 25,
+                "completion_tokens": 101,
+                "total_tokens": 126,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
             },
-            "logprobs": None,
-            "finish_reason": "stop",
-        }],
-        "usage": {
-            "prompt_tokens": 25,
-            "completion_tokens": 101,
-            "total_tokens": 126,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-        "service_tier": "default",
-        "system_fingerprint": "fp_0ba0d124f1",
-    })
+            "service_tier": "default",
+            "system_fingerprint": "fp_0ba0d124f1",
+        }
+    )
 
 
 def _chunk(delta: dict[str, Any], finish: str | None, n: int) -> bytes:
-    return orjson.dumps({
-        "id": "chatcmpl-BenchStreamAbCdEfGhIjKlMnOpQrSt",
-        "object": "chat.completion.chunk",
-        "created": 1730000000,
-        "model": MODEL,
-        "service_tier": "default",
-        "system_fingerprint": "fp_0ba0d124f1",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        "obfuscation": "xY3z"[: 1 + n % 4],
-    })
+    return orjson.dumps(
+        {
+            "id": "chatcmpl-BenchStreamAbCdEfGhIjKlMnOpQrSt",
+            "object": "chat.completion.chunk",
+            "created": 1730000000,
+            "model": MODEL,
+            "service_tier": "default",
+            "system_fingerprint": "fp_0ba0d124f1",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "obfuscation": "xY3z"[: 1 + n % 4],
+        }
+    )
 
 
 def stream_content() -> str:
@@ -100,8 +133,9 @@ def stream_content() -> str:
 def stream_events() -> list[bytes]:
     """The SSE events of one streamed completion, ``[DONE]`` last."""
     events = [_chunk({"role": "assistant", "content": "", "refusal": None}, None, 0)]
-    events += [_chunk({"content": t}, None, i + 1) for i, t in enumerate(content_tokens(
-        STREAM_EVENTS - 2))]
+    events += [
+        _chunk({"content": t}, None, i + 1) for i, t in enumerate(content_tokens(STREAM_EVENTS - 2))
+    ]
     events.append(_chunk({}, "stop", STREAM_EVENTS))
     return [b"data: " + e + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
 
@@ -127,7 +161,7 @@ _COMMON = (
     b"x-content-type-options: nosniff\r\n"
     b"server: cloudflare\r\n"
     b"cf-cache-status: DYNAMIC\r\n"
-    b"alt-svc: h3=\":443\"; ma=86400\r\n"
+    b'alt-svc: h3=":443"; ma=86400\r\n'
 )
 
 
@@ -138,7 +172,9 @@ class Canned:
         body = completion_body()
         self.json_head = (
             b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-            + b"content-length: %d\r\n" % len(body) + _COMMON + b"x-request-id: req_"
+            + b"content-length: %d\r\n" % len(body)
+            + _COMMON
+            + b"x-request-id: req_"
         )
         self.json_tail = b"\r\n\r\n" + body
         self.stream_head = (
@@ -149,7 +185,8 @@ class Canned:
         missing = b'{"error":{"message":"Not found","type":"invalid_request_error"}}'
         self.not_found = (
             b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n"
-            + b"content-length: %d\r\n\r\n" % len(missing) + missing
+            + b"content-length: %d\r\n\r\n" % len(missing)
+            + missing
         )
 
 
@@ -237,7 +274,9 @@ async def serve(host: str, port: int, watch_stdin: bool) -> None:
     started = time.monotonic()
     await stop.wait()
     server.close()
-    sys.stderr.write(f"canned server: {Server.count} requests in {time.monotonic() - started:.1f}s\n")
+    sys.stderr.write(
+        f"canned server: {Server.count} requests in {time.monotonic() - started:.1f}s\n"
+    )
 
 
 @contextlib.contextmanager
@@ -281,8 +320,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--no-stdin-watch", action="store_true",
-                        help="keep running when stdin closes (for manual use)")
+    parser.add_argument(
+        "--no-stdin-watch",
+        action="store_true",
+        help="keep running when stdin closes (for manual use)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(serve(args.host, args.port, not args.no_stdin_watch))
 

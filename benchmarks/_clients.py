@@ -46,9 +46,7 @@ class Bare:
 
         self._loads = orjson.loads
         self._dumps = orjson.dumps
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections)
-        )
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_connections))
         self._url = base_url + "/chat/completions"
         self._headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 

@@ -46,8 +46,10 @@ def versions() -> dict[str, str]:
 
 
 def print_versions(info: dict[str, str]) -> None:
-    print(f"Python {info['python']} ({info['implementation']}) on {info['platform']}, "
-          f"{info['machine']}, {info['cpus']} CPUs")
+    print(
+        f"Python {info['python']} ({info['implementation']}) on {info['platform']}, "
+        f"{info['machine']}, {info['cpus']} CPUs"
+    )
     print(", ".join(f"{name} {info[name]}" for name in PACKAGES))
 
 
@@ -63,7 +65,7 @@ def fmt(value: float, digits: int = 3) -> str:
     """A number with ``digits`` significant digits, thousands kept whole."""
     if value != value:  # NaN
         return "n/a"
-    if abs(value) >= 10 ** digits:
+    if abs(value) >= 10**digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}"
 

@@ -34,9 +34,7 @@ def _expected() -> tuple[int, int]:
     return len(body["choices"][0]["message"]["content"]), len(stream_content())
 
 
-async def _run(
-    call: Callable[[], Awaitable[str]], n: int, concurrency: int, expected: int
-) -> None:
+async def _run(call: Callable[[], Awaitable[str]], n: int, concurrency: int, expected: int) -> None:
     """``n`` calls, ``concurrency`` at a time, each answer's length checked."""
     if concurrency <= 1:
         for _ in range(n):
@@ -135,16 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--client", required=True, choices=NAMES)
     parser.add_argument("--url", required=True, help="base URL, e.g. http://127.0.0.1:8000/v1")
-    parser.add_argument("--plan", default="seq:300:50,conc:1000:200,stream:50:10",
-                        help="comma-separated SCENARIO:N:WARMUP (scenarios: seq, conc, stream)")
+    parser.add_argument(
+        "--plan",
+        default="seq:300:50,conc:1000:200,stream:50:10",
+        help="comma-separated SCENARIO:N:WARMUP (scenarios: seq, conc, stream)",
+    )
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--profile", metavar="PATH",
-                        help="cProfile the measured part; stats go to PATH.SCENARIO")
+    parser.add_argument(
+        "--profile", metavar="PATH", help="cProfile the measured part; stats go to PATH.SCENARIO"
+    )
     args = parser.parse_args(argv)
     try:
-        results = asyncio.run(measure_all(
-            args.client, args.url, parse_plan(args.plan), args.concurrency, args.profile
-        ))
+        results = asyncio.run(
+            measure_all(
+                args.client, args.url, parse_plan(args.plan), args.concurrency, args.profile
+            )
+        )
     except Unavailable as exc:
         print(json.dumps({"client": args.client, "unavailable": str(exc)}))
         return UNAVAILABLE_EXIT

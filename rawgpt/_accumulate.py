@@ -24,11 +24,16 @@ def _merge_tool_calls(into: list[dict[str, Any]], pieces: list[dict[str, Any]]) 
             call["type"] = piece["type"]
         fn = piece.get("function")
         if fn:
-            target = call["function"]
-            if fn.get("name"):
-                target["name"] = target["name"] or fn["name"]
-            if fn.get("arguments"):
-                target["arguments"] += fn["arguments"]
+            _merge_functions([call["function"]], fn)
+
+
+def _merge_functions(held: list[dict[str, Any]], piece: dict[str, Any]) -> None:
+    if not held:
+        held.append({"name": "", "arguments": ""})
+    if piece.get("name"):
+        held[0]["name"] = held[0]["name"] or piece["name"]
+    if piece.get("arguments"):
+        held[0]["arguments"] += piece["arguments"]
 
 
 def _merge_choice(choice: dict[str, Any], part: dict[str, Any]) -> None:
@@ -41,6 +46,10 @@ def _merge_choice(choice: dict[str, Any], part: dict[str, Any]) -> None:
             message[key] = value if message[key] is None else message[key] + value
         elif key == "tool_calls":
             _merge_tool_calls(message.setdefault("tool_calls", []), value)
+        elif key == "function_call":  # the deprecated `functions` API, streamed the same way
+            held = [message["function_call"]] if message.get("function_call") else []
+            _merge_functions(held, value)
+            message["function_call"] = held[0]
         elif key == "role":
             message["role"] = value
         else:
@@ -49,10 +58,11 @@ def _merge_choice(choice: dict[str, Any], part: dict[str, Any]) -> None:
         choice["finish_reason"] = part["finish_reason"]
     logprobs = part.get("logprobs")
     if logprobs:
-        held = choice["logprobs"] = choice["logprobs"] or {}
+        kept: dict[str, Any] = choice["logprobs"] or {}
+        choice["logprobs"] = kept
         for key in ("content", "refusal"):
             if logprobs.get(key):
-                held.setdefault(key, []).extend(logprobs[key])
+                kept.setdefault(key, []).extend(logprobs[key])
 
 
 def accumulate(chunks: list[dict[str, Any]]) -> dict[str, Any]:

@@ -47,14 +47,14 @@ class View:
         self._s = shape
 
     def __getattr__(self, name: str) -> Any:
+        if name[0] == "_":  # copy/pickle probing, or slots not yet set: never a field lookup
+            raise AttributeError(name)
         try:
             value = self._d[name]
         except KeyError:
             if name in self._s.fields:
                 return None
             raise AttributeError(f"{self._s.name!s} has no field {name!r}") from None
-        except AttributeError:  # _d not set yet (copy/pickle probing)
-            raise AttributeError(name) from None
         if type(value) is dict or type(value) is list:
             return _wrap(value, self._s.fields.get(name))
         return value
@@ -132,7 +132,7 @@ class ListView(Sequence[Any]):
         if isinstance(other, ListView):
             return self._l == other._l
         if isinstance(other, list):
-            return list(self) == other
+            return self._l == other
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

@@ -60,20 +60,20 @@ class Retry:
             return True
         if not isinstance(error, APIStatusError):
             return False
-        if isinstance(error, QuotaExceededError):
-            return False
+        if isinstance(error, QuotaExceededError) or (
+            error.status_code == 429 and _too_large(error)
+        ):
+            return False  # hopeless whatever the headers say
         should = error.headers.get("x-should-retry")
         if should == "true":
             return True
         if should == "false":
             return False
-        if error.status_code == 429:
-            return not _too_large(error)
         return error.status_code in RETRY_STATUSES or error.status_code >= 500
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """The full-jitter wait before retry number ``retry`` (0-based)."""
-        cap = min(self.max_delay, self.initial_delay * (2.0**retry))
+        cap = min(self.max_delay, self.initial_delay * (2.0 ** min(retry, 64)))
         return rng.uniform(0.0, cap)
 
     def server_delay(self, headers: Mapping[str, str], now: float) -> float | None:

@@ -10,6 +10,7 @@ costs nothing; it stops on ``close()``, on garbage collection or at exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Coroutine, Iterator, Mapping
@@ -48,10 +49,8 @@ class _LoopThread:
         if self.loop.is_closed():
             return
         if self.thread.is_alive():
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort at exit
                 asyncio.run_coroutine_threadsafe(client.close(), self.loop).result(timeout=5)
-            except Exception:  # closing is best effort at exit
-                pass
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)
         if not self.thread.is_alive():

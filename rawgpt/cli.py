@@ -28,11 +28,18 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", help="a system message to put first")
     chat.add_argument("--max-tokens", type=int, help="max_tokens for the reply")
     chat.add_argument("--temperature", type=float)
-    chat.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True,
-                      help="print the reply as it arrives (default) or all at once")
+    chat.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print the reply as it arrives (default) or all at once",
+    )
     chat.add_argument("--base-url", help="default: $OPENAI_BASE_URL or OpenAI's")
-    chat.add_argument("--mock", action="store_true",
-                      help="answer from an in-process MockServer: no key, no network")
+    chat.add_argument(
+        "--mock",
+        action="store_true",
+        help="answer from an in-process MockServer: no key, no network",
+    )
     _mock_cli.add_parser(sub)
     return parser
 
@@ -45,9 +52,10 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
         return
     from .testing import MockServer
 
-    async with MockServer() as server, AsyncClient(
-        api_key=MOCK_KEY, base_url=server.base_url
-    ) as client:
+    async with (
+        MockServer() as server,
+        AsyncClient(api_key=MOCK_KEY, base_url=server.base_url) as client,
+    ):
         yield client
 
 

@@ -77,7 +77,9 @@ async def test_final_completion_needs_a_finished_stream(client: rawgpt.AsyncClie
 
 
 @pytest.mark.parametrize("spec", ["cut:3", "reset"])
-async def test_a_cut_stream_raises(client: rawgpt.AsyncClient, server: MockServer, spec: str) -> None:
+async def test_a_cut_stream_raises(
+    client: rawgpt.AsyncClient, server: MockServer, spec: str
+) -> None:
     server.add_fault(spec)
     got = 0
     with pytest.raises(rawgpt.APIConnectionError):
@@ -174,7 +176,6 @@ async def test_many_streams_reuse_connections_and_leak_nothing() -> None:
             assert open_connections(c) <= limit
             connector = c._transport._session.connector  # type: ignore[union-attr]
             await c.close()
-            del c
             gc.collect()
         assert not [w for w in caught if "Unclosed" in str(w.message)]
         assert connector.closed

@@ -65,7 +65,9 @@ def test_blocking_stream_error_after_chunks_is_not_lost(server_thread: MockServe
         got = 0
         with pytest.raises(rawgpt.APIStatusError):
             s = c.chat.completions.create(
-                model="m", messages=MESSAGES, stream=True,
+                model="m",
+                messages=MESSAGES,
+                stream=True,
                 extra_headers={"x-mock-fault": "stream_error"},
             )
             for _ in s:

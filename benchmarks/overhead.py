@@ -1,0 +1,295 @@
+"""Client overhead: CPU time per request and throughput, rawgpt vs the floor vs the SDK.
+
+    python -m benchmarks.overhead [--quick] [--json PATH] [--rounds R] [--clients ...]
+
+A canned OpenAI-compatible server runs in its own process (``benchmarks._canned``),
+so ``time.process_time()`` in each client process counts the client's work only.
+Four clients are measured on the same server, each round in a fresh process per
+client (imports, GC state and pools of one never touch another):
+
+- ``bare``: the floor, one ``aiohttp.ClientSession`` with orjson both ways;
+- ``rawgpt``: ``rawgpt.AsyncClient``;
+- ``sdk``: ``openai.AsyncOpenAI`` on its default httpx transport;
+- ``sdk-aiohttp``: the same with ``openai.DefaultAioHttpClient()`` (skipped if missing).
+
+Scenarios: non-streamed completions one at a time, non-streamed completions with 64
+in flight, and a 200-chunk stream one at a time. Each worker warms up before it
+is timed. Clients run interleaved (round r starts with client r mod 4), and each
+cell of the table is the median over rounds; the ratios divide those medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make this checkout importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._canned import STREAM_EVENTS, running_server
+from benchmarks._clients import LABELS, NAMES
+from benchmarks._report import (
+    ROOT,
+    child_env,
+    fmt,
+    median,
+    print_versions,
+    ratio,
+    table,
+    versions,
+)
+from benchmarks._worker import SCENARIOS, UNAVAILABLE_EXIT
+
+# scenario -> (measured requests, warm-up requests); rounds per client.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"rounds": 3, "seq": (300, 50), "conc": (2000, 256), "stream": (100, 10)},
+    "full": {"rounds": 5, "seq": (2000, 200), "conc": (8000, 512), "stream": (300, 20)},
+}
+SHORT = {"bare": "bare", "rawgpt": "rawgpt", "sdk": "SDK", "sdk-aiohttp": "SDK-aio"}
+
+
+def scenario_label(scenario: str, concurrency: int) -> str:
+    return {
+        "seq": "non-stream, 1 in flight",
+        "conc": f"non-stream, {concurrency} in flight",
+        "stream": f"{STREAM_EVENTS}-chunk stream, 1 in flight",
+    }[scenario]
+
+
+def run_worker(
+    client: str, url: str, plan: str, concurrency: int, env: dict[str, str]
+) -> list[dict[str, Any]] | str:
+    """One fresh client process; its results, or why the client is unavailable."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks._worker",
+        "--client",
+        client,
+        "--url",
+        url,
+        "--plan",
+        plan,
+        "--concurrency",
+        str(concurrency),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+    if proc.returncode == UNAVAILABLE_EXIT:
+        return str(json.loads(proc.stdout.strip().splitlines()[-1])["unavailable"])
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"worker for {client} failed (exit {proc.returncode})")
+    results: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return results
+
+
+def run_rounds(
+    url: str, clients: list[str], plan: str, rounds: int, concurrency: int
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every client once per round, in a rotating order; all records and the skipped."""
+    env = child_env()
+    records: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for r in range(rounds):
+        active = [c for c in clients if c not in skipped]
+        order = active[r % len(active) :] + active[: r % len(active)] if active else []
+        for client in order:
+            started = time.perf_counter()
+            got = run_worker(client, url, plan, concurrency, env)
+            if isinstance(got, str):
+                skipped[client] = got
+                print(f"note: skipping {client}: {got}", file=sys.stderr)
+                continue
+            cells = ", ".join(f"{x['scenario']} {x['cpu_ms_per']:.3f} ms" for x in got)
+            print(
+                f"round {r + 1}/{rounds} {client:<12} {cells}  "
+                f"({time.perf_counter() - started:.1f}s)",
+                file=sys.stderr,
+            )
+            records += [{**x, "round": r} for x in got]
+    return records, skipped
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """client -> scenario -> medians (and the CPU spread) over rounds."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    keys = sorted({(x["client"], x["scenario"]) for x in records})
+    for client, scenario in keys:
+        runs = [x for x in records if x["client"] == client and x["scenario"] == scenario]
+        cpu = [x["cpu_ms_per"] for x in runs]
+        out.setdefault(client, {})[scenario] = {
+            "cpu_ms": median(cpu),
+            "cpu_min": min(cpu),
+            "cpu_max": max(cpu),
+            "per_s": median([x["per_s"] for x in runs]),
+            "wall_s": median([x["wall_s"] for x in runs]),
+            "core_use": median([x["cpu_s"] / x["wall_s"] for x in runs]),
+            "rounds": len(runs),
+        }
+    return out
+
+
+def _cpu(summary: dict[str, dict[str, dict[str, float]]], client: str, scenario: str) -> float:
+    return summary.get(client, {}).get(scenario, {}).get("cpu_ms", float("nan"))
+
+
+def main_table(
+    summary: dict[str, dict[str, dict[str, float]]],
+    clients: list[str],
+    scenarios: list[str],
+    concurrency: int,
+) -> str:
+    header = ["scenario"]
+    for c in clients:
+        header += [f"{SHORT[c]} CPU ms", f"{SHORT[c]} req/s"]
+    ratios = [("rawgpt", "bare", "rawgpt/bare")]
+    ratios += [(c, "rawgpt", f"{SHORT[c]}/rawgpt") for c in ("sdk", "sdk-aiohttp")]
+    ratios = [x for x in ratios if x[0] in clients and x[1] in clients]
+    header += [name for _, _, name in ratios]
+    rows = []
+    for s in scenarios:
+        row = [scenario_label(s, concurrency)]
+        for c in clients:
+            cell = summary.get(c, {}).get(s)
+            row += [fmt(cell["cpu_ms"]), fmt(cell["per_s"])] if cell else ["n/a", "n/a"]
+        row += [f"{ratio(_cpu(summary, a, s), _cpu(summary, b, s)):.2f}x" for a, b, _ in ratios]
+        rows.append(row)
+    return table(header, rows)
+
+
+def detail_table(
+    summary: dict[str, dict[str, dict[str, float]]],
+    clients: list[str],
+    scenarios: list[str],
+    concurrency: int,
+) -> str:
+    header = [
+        "scenario",
+        "client",
+        "CPU ms/req (median)",
+        "min..max",
+        "req/s",
+        "wall s",
+        "client CPU/wall",
+        "rounds",
+    ]
+    rows = []
+    for s in scenarios:
+        for c in clients:
+            cell = summary.get(c, {}).get(s)
+            if cell:
+                rows.append(
+                    [
+                        scenario_label(s, concurrency),
+                        LABELS[c],
+                        fmt(cell["cpu_ms"]),
+                        f"{fmt(cell['cpu_min'])}..{fmt(cell['cpu_max'])}",
+                        fmt(cell["per_s"]),
+                        f"{cell['wall_s']:.2f}",
+                        f"{cell['core_use']:.0%}",
+                        str(int(cell["rounds"])),
+                    ]
+                )
+    return table(header, rows, right_from=2)
+
+
+def target_lines(
+    summary: dict[str, dict[str, dict[str, float]]], scenarios: list[str]
+) -> list[str]:
+    """The project's stated targets next to the measured ratios (nothing is tuned to them)."""
+    lines = []
+    checks = [(s, "rawgpt", "bare", 1.0 if s == "stream" else 1.10, "<=") for s in scenarios]
+    checks += [(s, sdk, "rawgpt", 6.0, ">=") for s in scenarios for sdk in ("sdk", "sdk-aiohttp")]
+    for s, a, b, limit, op in checks:
+        value = ratio(_cpu(summary, a, s), _cpu(summary, b, s))
+        if value != value:
+            continue
+        met = value <= limit if op == "<=" else value >= limit
+        lines.append(
+            f"- {s}: {SHORT[a]}/{SHORT[b]} CPU = {value:.2f}x (target {op} {limit:g}x): "
+            + ("met" if met else "MISSED")
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests and rounds (<1 min)")
+    parser.add_argument("--json", metavar="PATH", help="write settings and raw results here")
+    parser.add_argument("--rounds", type=int, help="rounds per client (default: preset)")
+    parser.add_argument(
+        "--clients", default=",".join(NAMES), help=f"comma-separated subset of {','.join(NAMES)}"
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}",
+    )
+    parser.add_argument("--concurrency", type=int, default=64, help="in flight for 'conc'")
+    args = parser.parse_args(argv)
+    preset = PRESETS["quick" if args.quick else "full"]
+    clients = [c for c in NAMES if c in args.clients.split(",")]
+    scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
+    rounds = args.rounds or preset["rounds"]
+    plan = ",".join(f"{s}:{preset[s][0]}:{preset[s][1]}" for s in scenarios)
+    info = versions()
+    print_versions(info)
+    print(
+        f"preset {'quick' if args.quick else 'full'}: {rounds} rounds, plan {plan} "
+        f"(scenario:requests:warm-up), {args.concurrency} in flight for conc",
+        flush=True,
+    )
+
+    started = time.perf_counter()
+    with running_server(child_env(), str(ROOT)) as url:
+        records, skipped = run_rounds(url, clients, plan, rounds, args.concurrency)
+    elapsed = time.perf_counter() - started
+    shown = [c for c in clients if c not in skipped]
+    summary = summarize(records)
+
+    print()
+    print(
+        "Client CPU per request (ms; per stream for the stream row) and requests/s, "
+        f"median of {rounds} rounds; ratios compare CPU per request."
+    )
+    print()
+    print(main_table(summary, shown, scenarios, args.concurrency))
+    print()
+    print(detail_table(summary, shown, scenarios, args.concurrency))
+    print()
+    for client, why in skipped.items():
+        print(f"note: {client} skipped: {why}")
+    print("Targets (context only):")
+    print("\n".join(target_lines(summary, scenarios)))
+    print(f"\ntotal time {elapsed:.0f}s")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "versions": info,
+                    "settings": {
+                        "preset": "quick" if args.quick else "full",
+                        "rounds": rounds,
+                        "plan": plan,
+                        "concurrency": args.concurrency,
+                        "clients": clients,
+                    },
+                    "skipped": skipped,
+                    "summary": summary,
+                    "runs": records,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        print(f"raw results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
