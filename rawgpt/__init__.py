@@ -6,7 +6,7 @@ built on a hand-tuned aiohttp session and orjson.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncClient
 from ._config import Limits, Timeout
@@ -31,7 +31,9 @@ from ._models import ListView, Response, View
 from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry
 from ._streaming import AsyncStream
-from ._sync import Client, OpenAI, Stream
+
+if TYPE_CHECKING:
+    from ._sync import Client, OpenAI, Stream
 
 AsyncOpenAI = AsyncClient
 
@@ -70,6 +72,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("Client", "OpenAI", "Stream"):  # the blocking twin loads on first use
+        from . import _sync
+
+        return getattr(_sync, name)
     if name == "__version__":  # importlib.metadata only when asked for
         from ._version import version
 
