@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import json
+import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -76,10 +77,12 @@ async def measure(
 
         profiler = cProfile.Profile()
         profiler.enable()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await _run(call, n, conc, expected)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     if profiler is not None and profile:
         profiler.disable()
         _report_profile(profiler, f"{profile}.{scenario}")
@@ -89,6 +92,8 @@ async def measure(
         "warmup": warmup,
         "concurrency": conc,
         "cpu_s": cpu,
+        "user_s": ru1.ru_utime - ru0.ru_utime,
+        "sys_s": ru1.ru_stime - ru0.ru_stime,
         "wall_s": wall,
         "cpu_ms_per": cpu / n * 1000.0,
         "per_s": n / wall,

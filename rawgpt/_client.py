@@ -11,20 +11,18 @@ import asyncio
 import logging
 import os
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-import orjson
-
 from . import _schema
 from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
-from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
-from ._models import Response, _Shape
+from ._errors import OpenAIError
+from ._models import Response
+from ._ratelimit import RateLimiter
+from ._request import request
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
-from ._streaming import AsyncStream
 from ._transport import Transport
 from ._version import user_agent
 
@@ -47,7 +45,7 @@ class AsyncClient:
         limits: Limits | None = None,
         max_retries: int | None = None,
         retry: Retry | None = None,
-        rate_limiter: Any = None,
+        rate_limiter: RateLimiter | bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         seed: int | None = None,
     ) -> None:
@@ -79,7 +77,9 @@ class AsyncClient:
         elif retry is None:
             policy = Retry(max_retries=DEFAULT_MAX_RETRIES)
         self.retry = policy
-        self.rate_limiter = rate_limiter
+        if rate_limiter is None or rate_limiter is True:
+            rate_limiter = RateLimiter()
+        self.rate_limiter: RateLimiter | None = rate_limiter or None  # False: no limiting
         self._rng = random.Random(seed)
         # Only the client waits; tests swap this for a fake that records the delays.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -99,6 +99,10 @@ class AsyncClient:
         self._headers: dict[str, str] = {}
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
+
+    @property
+    def _limiter(self) -> RateLimiter | None:
+        return self.rate_limiter
 
     @property
     def max_retries(self) -> int:
@@ -122,71 +126,8 @@ class AsyncClient:
             self._headers_key = key
         return self._headers if not extra else {**self._headers, **extra}
 
-    async def _request(
-        self,
-        path: str,
-        body: Mapping[str, Any],
-        *,
-        shape: _Shape,
-        stream: bool = False,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-    ) -> Any:
-        try:
-            data = orjson.dumps(body)
-        except TypeError as exc:
-            raise TypeError(f"request body is not JSON-serializable: {exc}") from None
-        url = self.base_url + path if path.startswith("/") else f"{self.base_url}/{path}"
-        key = await self._key()
-        headers = self._headers_for(key, extra_headers)
-        per_call = None if timeout is None else Timeout.coerce(timeout)
-        start = time.monotonic()
-        retries = 0
-        while True:
-            try:
-                raw = await self._transport.send(
-                    "POST", url, headers, data, timeout=per_call, params=extra_query, secret=key
-                )
-                if raw.status >= 300:
-                    raise status_error(raw.status, await raw.read(), raw.headers, secret=key)
-                if stream and not raw.headers.get("content-type", "").startswith(
-                    "application/json"
-                ):
-                    self._log(path, raw.status, retries, start)
-                    return AsyncStream(raw, secret=key)
-                content = await raw.read()
-                break
-            except APIError as err:
-                delay = self.retry.next_delay(
-                    retries, err, elapsed=time.monotonic() - start, rng=self._rng
-                )
-                if delay is None:
-                    self._log(path, getattr(err, "status_code", None), retries, start, err)
-                    raise
-                self._log(path, getattr(err, "status_code", None), retries, start, err, delay)
-                await self._sleep(delay)
-                retries += 1
-        self._log(path, raw.status, retries, start)
-        return _parse(content, shape, raw.headers.get("x-request-id"), stream)
-
-    def _log(
-        self,
-        path: str,
-        status: int | None,
-        retries: int,
-        start: float,
-        err: APIError | None = None,
-        delay: float | None = None,
-    ) -> None:
-        if not log.isEnabledFor(logging.DEBUG):
-            return
-        ms = (time.monotonic() - start) * 1000.0
-        what = "" if err is None else f" {type(err).__name__}: {mask(str(err), self._headers_key)}"
-        then = "" if delay is None else f"; retrying in {delay:.2f}s"
-        log.debug(
-            "POST %s attempt %d -> %s after %.1f ms%s%s", path, retries + 1, status, ms, what, then
-        )
+    async def _request(self, path: str, body: Mapping[str, Any], **options: Any) -> Any:
+        return await request(self, path, body, **options)
 
     async def post(
         self,
@@ -224,20 +165,3 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) -> Response:
-    try:
-        obj = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        snippet = content[:200].decode("utf-8", "replace")
-        raise APIResponseValidationError(
-            f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
-        ) from None
-    if type(obj) is not dict:
-        raise APIResponseValidationError(
-            f"response body is not a JSON object: {type(obj).__name__}"
-        )
-    if stream:
-        raise APIResponseValidationError("asked for a stream, got a JSON body")
-    return Response(obj, shape, request_id)

@@ -7,6 +7,7 @@
         ├── APIConnectionError            network failure, refused, reset, DNS, cut stream
         │   └── APITimeoutError           connect or read timeout
         ├── APIResponseValidationError    2xx body that is not the JSON it should be
+        ├── RequestTooLargeError          estimated tokens above the per-minute limit (not sent)
         └── APIStatusError                status_code, request_id, body, code, type, param, headers
             ├── BadRequestError 400       AuthenticationError 401    PermissionDeniedError 403
             ├── NotFoundError 404         ConflictError 409          UnprocessableEntityError 422
@@ -53,6 +54,13 @@ class APITimeoutError(APIConnectionError):
 
 class APIResponseValidationError(APIError):
     """A 2xx response whose body is not the JSON it should be."""
+
+
+class RequestTooLargeError(APIError, ValueError):
+    """The request's estimated tokens exceed the whole per-minute limit: no wait can admit it.
+
+    Raised before sending, instead of waiting forever or earning a certain 429.
+    """
 
 
 class APIStatusError(APIError):

@@ -52,6 +52,7 @@ async def run(args: argparse.Namespace) -> int:
         fail_status=args.fail_status,
         seed=args.seed,
         quota_exhausted=args.quota_exhausted,
+        record_requests=False,
     )
     for spec in args.fault:
         server.add_fault(spec)

@@ -17,8 +17,10 @@ from typing import Literal
 
 Clock = Callable[[], float]
 
-DEFAULT_RPM = 10_000
-DEFAULT_TPM = 10_000_000
+# Reported (not enforced) when no limit is set: high enough that a loopback benchmark
+# never drains them, so a header-driven client limiter never throttles it.
+DEFAULT_RPM = 1_000_000
+DEFAULT_TPM = 1_000_000_000
 _EPSILON = 1e-9
 
 

@@ -32,6 +32,7 @@ _SAMPLES: dict[str, Any] = {
     "array": [],
     "object": {},
 }
+_INT_LIMITS = {"n": 128, "max_tokens": 10**6, "max_completion_tokens": 10**6, "dimensions": 4096}
 MODELS_JSON = orjson.dumps(
     {
         "object": "list",
@@ -57,27 +58,22 @@ def validate(body: dict[str, Any], required: str) -> bytes | None:
         return MISSING_MODEL
     if body.get(required) is None or body.get(required) == []:
         return missing_param(required)
-    for key in ("n", "max_tokens", "max_completion_tokens", "dimensions"):
+    for key, top in _INT_LIMITS.items():
         value = body.get(key)
-        if value is not None and (type(value) is not int or not 1 <= value <= 100_000):
-            return invalid_param(key, f"Invalid '{key}': expected a positive integer.")
-    if type(body.get("n", 1)) is int and body.get("n", 1) > 128:
-        return invalid_param("n", "Invalid 'n': integer above maximum value (128).")
+        if value is not None and (type(value) is not int or not 1 <= value <= top):
+            message = f"Invalid '{key}': expected an integer from 1 to {top}."
+            return invalid_param(key, message, "invalid_value")
     return None
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
 
 
 def _content_chars(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
-    if isinstance(content, list):
-        return sum(
-            len(p["text"]) for p in content if isinstance(p, dict) and _is_str(p.get("text"))
-        )
-    return 0
+    chars = 0
+    for part in content if isinstance(content, list) else ():
+        text = part.get("text") if isinstance(part, dict) else None
+        chars += len(text) if isinstance(text, str) else 0
+    return chars
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:

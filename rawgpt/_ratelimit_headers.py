@@ -1,0 +1,85 @@
+"""Reading OpenAI's rate-limit signals: ``x-ratelimit-*`` headers and "try again in" hints.
+
+Durations look like "1s", "6m0s", "59.733s", "120ms", "1m30.5s", "1h2m3s" (time
+until the bucket is full again). Anything missing or nonsensical reads as None,
+never as an exception: the limiter must survive whatever a proxy sends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
+_HINT = re.compile(r"try again in (\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s)(?:\d+(?:\.\d+)?(?:ms|s))*)")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds in an OpenAI duration ("6m0s", "120ms", "59.733s"), or None if not one.
+
+    A bare number is taken as seconds.
+    """
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return value if 0 <= value < float("inf") else None
+    pos, total = 0, 0.0
+    for match in _PART.finditer(text):
+        if match.start() != pos:
+            return None
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    return total if pos == len(text) and pos > 0 else None
+
+
+def retry_hint(message: str | None) -> float | None:
+    """The wait in a 429 message such as "... Please try again in 1.2s. ...", or None."""
+    if not message:
+        return None
+    match = _HINT.search(message)
+    return parse_duration(match.group(1)) if match else None
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        return None
+    return value if value >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitHeaders:
+    """One response's view of one bucket: limit, remaining, seconds to full."""
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+    @property
+    def usable(self) -> bool:
+        """True when limit and remaining are present and make sense together."""
+        return (
+            self.limit is not None
+            and self.limit > 0
+            and self.remaining is not None
+            and self.remaining <= self.limit
+        )
+
+
+def read_limits(headers: Mapping[str, str], kind: str) -> LimitHeaders:
+    """``kind`` is "requests" or "tokens"."""
+    return LimitHeaders(
+        limit=_count(headers.get(f"x-ratelimit-limit-{kind}")),
+        remaining=_count(headers.get(f"x-ratelimit-remaining-{kind}")),
+        reset=parse_duration(headers.get(f"x-ratelimit-reset-{kind}")),
+    )

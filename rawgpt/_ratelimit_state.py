@@ -1,0 +1,160 @@
+"""The limiter's state for one (base_url, model): buckets, slow start, cool-down, breaker.
+
+Pure bookkeeping on an explicit clock; the waiting lives in ``_ratelimit``.
+
+Before the first rate-limit headers arrive nothing is known, so it starts
+like TCP slow start: one probe in flight, and (while no headers come) a window
+that doubles with each success and halves on a 429. Headers switch it to two
+buckets, requests and tokens, whose levels follow the server's "remaining"
+minus what was charged since the answering request was admitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from ._breaker import CircuitBreaker
+from ._buckets import Bucket
+from ._ratelimit_headers import read_limits
+
+log = logging.getLogger("rawgpt")
+INF = float("inf")
+MAX_WINDOW = 4096
+
+
+class Ticket:
+    """One admitted request: what it was charged, and the counters when it was."""
+
+    __slots__ = ("at", "cost", "done", "req_mark", "state", "tok_mark")
+
+    def __init__(self, state: KeyState, cost: int, at: float) -> None:
+        self.state = state
+        self.cost = cost
+        self.at = at
+        self.req_mark = state.req_charged
+        self.tok_mark = state.tok_charged
+        self.done = False
+
+
+class KeyState:
+    """Everything the limiter knows about one (base_url, model)."""
+
+    def __init__(
+        self, name: str, rpm: int | None, tpm: int | None, breaker: CircuitBreaker | None
+    ) -> None:
+        self.name = name
+        self.rpm = rpm
+        self.tpm = tpm
+        self.requests: Bucket | None = None
+        self.tokens: Bucket | None = None
+        self.learned = False
+        self.window = 1
+        self.inflight = 0
+        self.cooldown_until = 0.0
+        self.req_charged = 0
+        self.tok_charged = 0
+        self.breaker = breaker
+        self.waiters: deque[Any] = deque()
+        self.timer: Any = None
+
+    def delay(self, cost: int, now: float) -> float:
+        """Seconds until a request of ``cost`` tokens may start; INF until some event."""
+        wait = self.cooldown_until - now
+        if wait > 0:
+            return wait
+        if self.breaker is not None and (wait := self.breaker.delay(now)):
+            return wait
+        if not self.learned:
+            return 0.0 if self.inflight < self.window else INF
+        if self.requests is not None:
+            wait = self.requests.wait(1, now)
+        if self.tokens is not None:
+            wait = max(wait, self.tokens.wait(cost, now))
+        return wait
+
+    def token_limit(self) -> float | None:
+        return self.tokens.limit if self.tokens is not None else None
+
+    def take(self, cost: int, now: float) -> Ticket:
+        self.inflight += 1
+        self.req_charged += 1
+        self.tok_charged += cost
+        if self.requests is not None:
+            self.requests.take(1, now)
+        if self.tokens is not None:
+            self.tokens.take(cost, now)
+        if self.breaker is not None:
+            self.breaker.started()
+        return Ticket(self, cost, now)
+
+    def refund(self, ticket: Ticket, now: float) -> None:
+        """A request that was admitted but never sent gives its charge back."""
+        if self.requests is not None:
+            self.requests.give_back(1, now)
+        if self.tokens is not None:
+            self.tokens.give_back(ticket.cost, now)
+
+    def learn(self, ticket: Ticket, headers: Mapping[str, str], now: float) -> bool:
+        """Adopt the server's view from one response's headers; True if any was usable."""
+        used = False
+        for kind, cap in (("requests", self.rpm), ("tokens", self.tpm)):
+            seen = read_limits(headers, kind)
+            if not seen.usable:
+                continue
+            assert seen.limit is not None and seen.remaining is not None
+            used = True
+            limit = min(seen.limit, cap) if cap else seen.limit
+            since = (
+                self.req_charged - ticket.req_mark
+                if kind == "requests"
+                else self.tok_charged - ticket.tok_mark
+            )
+            # server level at admission, refilled since, minus what we sent after it
+            level = seen.remaining + (now - ticket.at) * seen.limit / 60.0 - since
+            bucket = self.requests if kind == "requests" else self.tokens
+            if bucket is None:
+                bucket = Bucket(limit, level, now)
+                log.info("rate limit learned for %s: %d %s/min", self.name, limit, kind)
+                if kind == "requests":
+                    self.requests = bucket
+                else:
+                    self.tokens = bucket
+            elif cap:  # our own cap keeps our own books; the server only lowers them
+                bucket.learn(limit, min(bucket.refill(now), level), now)
+            elif bucket.learn(limit, level, now):
+                log.info("rate limit changed for %s: %d %s/min", self.name, limit, kind)
+        if used:
+            self.learned = True
+        return used
+
+    def configure(self, now: float) -> None:
+        """No headers to learn from, but the user gave rpm/tpm: use those."""
+        if self.rpm:
+            self.requests = Bucket(self.rpm, self.rpm - self.req_charged, now)
+        if self.tpm:
+            self.tokens = Bucket(self.tpm, self.tpm - self.tok_charged, now)
+        self.learned = True
+
+    def cool_down(self, seconds: float, now: float) -> None:
+        until = now + seconds
+        if until > self.cooldown_until:
+            self.cooldown_until = until
+            log.info("rate limit cool-down for %s: %.2fs", self.name, seconds)
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        req, tok = self.requests, self.tokens
+        return {
+            "learned": self.learned,
+            "limit_requests": None if req is None else int(req.limit),
+            "remaining_requests": None if req is None else int(req.refill(now)),
+            "limit_tokens": None if tok is None else int(tok.limit),
+            "remaining_tokens": None if tok is None else int(tok.refill(now)),
+            "window": None if self.learned else self.window,
+            "in_flight": self.inflight,
+            "waiting": len(self.waiters),
+            "cooldown": max(0.0, self.cooldown_until - now),
+            "breaker": None if self.breaker is None else self.breaker.state,
+        }

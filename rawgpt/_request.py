@@ -1,0 +1,127 @@
+"""One API call: rate-limit admission, send, classify, retry. The client's hot path.
+
+Per attempt: acquire a ticket from the rate limiter (if any), send, build the
+status error for a non-2xx answer, release the ticket with the headers and
+error, then either return (a parsed view or a stream) or ask the retry policy
+how long to wait. Only this loop sleeps; the policy and limiter just compute.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ._config import Timeout
+from ._errors import APIError, APIResponseValidationError, mask, status_error
+from ._models import Response, _Shape
+from ._streaming import AsyncStream
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._ratelimit_state import Ticket
+
+log = logging.getLogger("rawgpt")
+
+
+async def request(
+    client: AsyncClient,
+    path: str,
+    body: Mapping[str, Any],
+    *,
+    shape: _Shape,
+    stream: bool = False,
+    timeout: Timeout | float | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, Any] | None = None,
+) -> Any:
+    """POST ``body`` to ``path`` with retries; a Response view, or an AsyncStream."""
+    try:
+        data = orjson.dumps(body)
+    except TypeError as exc:
+        raise TypeError(f"request body is not JSON-serializable: {exc}") from None
+    base = client.base_url
+    url = base + path if path.startswith("/") else f"{base}/{path}"
+    secret = await client._key()
+    headers = client._headers_for(secret, extra_headers)
+    per_call = None if timeout is None else Timeout.coerce(timeout)
+    limiter = client._limiter
+    policy = client.retry
+    start = time.monotonic()
+    if limiter is not None:
+        limit_key = (base, body.get("model") or path)
+        cost = limiter.cost(body)
+        deadline = None if policy.deadline is None else start + policy.deadline
+    retries = 0
+    while True:
+        ticket: Ticket | None = None
+        error: APIError | None = None
+        try:
+            if limiter is not None:
+                ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
+            raw = await client._transport.send(
+                "POST", url, headers, data, timeout=per_call, params=extra_query, secret=secret
+            )
+            if raw.status >= 300:
+                error = status_error(raw.status, await raw.read(), raw.headers, secret=secret)
+            if ticket is not None:
+                limiter.release(ticket, raw.headers, error)  # type: ignore[union-attr]
+            if error is None:
+                ctype = raw.headers.get("content-type", "")
+                if stream and not ctype.startswith("application/json"):
+                    _log(path, raw.status, retries, start, secret)
+                    return AsyncStream(raw, secret=secret)
+                content = await raw.read()
+                break
+        except APIError as err:
+            error = err
+        finally:
+            if ticket is not None and not ticket.done:  # failed before an answer, or cancelled
+                limiter.release(ticket, None, error)  # type: ignore[union-attr]
+        delay = policy.next_delay(retries, error, elapsed=time.monotonic() - start, rng=client._rng)
+        status = getattr(error, "status_code", None)
+        _log(path, status, retries, start, secret, error, delay)
+        if delay is None:
+            raise error
+        await client._sleep(delay)
+        retries += 1
+    _log(path, raw.status, retries, start, secret)
+    return _parse(content, shape, raw.headers.get("x-request-id"), stream)
+
+
+def _log(
+    path: str,
+    status: int | None,
+    retries: int,
+    start: float,
+    secret: str,
+    err: APIError | None = None,
+    delay: float | None = None,
+) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    ms = (time.monotonic() - start) * 1000.0
+    what = "" if err is None else f" {type(err).__name__}: {mask(str(err), secret)}"
+    then = "" if delay is None or err is None else f"; retrying in {delay:.2f}s"
+    log.debug(
+        "POST %s attempt %d -> %s after %.1f ms%s%s", path, retries + 1, status, ms, what, then
+    )
+
+
+def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) -> Response:
+    try:
+        obj = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        snippet = content[:200].decode("utf-8", "replace")
+        raise APIResponseValidationError(
+            f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
+        ) from None
+    if type(obj) is not dict:
+        kind = type(obj).__name__
+        raise APIResponseValidationError(f"response body is not a JSON object: {kind}")
+    if stream:
+        raise APIResponseValidationError("asked for a stream, got a JSON body")
+    return Response(obj, shape, request_id)
