@@ -24,6 +24,7 @@ from ._request import request
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
 from ._transport import Transport
+from ._usage import RequestEvent, Usage
 from ._version import user_agent
 
 ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
@@ -48,6 +49,7 @@ class AsyncClient:
         rate_limiter: RateLimiter | bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         seed: int | None = None,
+        prices: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None or key == "":
@@ -97,8 +99,13 @@ class AsyncClient:
         self._static_headers = static
         self._headers_key: str | None = None
         self._headers: dict[str, str] = {}
+        self.usage = Usage(prices=prices)
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
+
+    def add_hook(self, hook: Callable[[RequestEvent], None]) -> None:
+        """Call ``hook(event)`` after every request (for metrics systems)."""
+        self.usage.hooks.append(hook)
 
     @property
     def _limiter(self) -> RateLimiter | None:

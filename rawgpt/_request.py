@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,6 +19,7 @@ from ._config import Timeout
 from ._errors import APIError, APIResponseValidationError, mask, status_error
 from ._models import Response, _Shape
 from ._streaming import AsyncStream
+from ._usage import RequestEvent, event_from
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -73,7 +74,8 @@ async def request(
                 ctype = raw.headers.get("content-type", "")
                 if stream and not ctype.startswith("application/json"):
                     _log(path, raw.status, retries, start, secret)
-                    return AsyncStream(raw, secret=secret)
+                    on_end = _stream_end(client, path, body, raw.headers, start, retries + 1)
+                    return AsyncStream(raw, secret=secret, on_end=on_end)
                 content = await raw.read()
                 break
         except APIError as err:
@@ -85,11 +87,79 @@ async def request(
         status = getattr(error, "status_code", None)
         _log(path, status, retries, start, secret, error, delay)
         if delay is None:
+            client.usage.record(
+                RequestEvent(
+                    path,
+                    _model(body),
+                    status,
+                    retries + 1,
+                    time.monotonic() - start,
+                    request_id=getattr(error, "request_id", None),
+                    stream=stream,
+                    error=type(error).__name__,
+                )
+            )
             raise error
         await client._sleep(delay)
         retries += 1
     _log(path, raw.status, retries, start, secret)
-    return _parse(content, shape, raw.headers.get("x-request-id"), stream)
+    result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
+    client.usage.record(
+        event_from(
+            path,
+            _model(body),
+            result.to_dict(),
+            raw.headers,
+            status=raw.status,
+            attempts=retries + 1,
+            latency=time.monotonic() - start,
+        )
+    )
+    return result
+
+
+def _model(body: Mapping[str, Any]) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) else None
+
+
+def _stream_end(
+    client: AsyncClient,
+    path: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    start: float,
+    attempts: int,
+) -> Callable[[AsyncStream, BaseException | None], None]:
+    """The callback that records a stream's event when it ends (or fails, or is closed)."""
+
+    def on_end(stream: AsyncStream, error: BaseException | None) -> None:
+        usage: Any = None
+        finish: Any = None
+        for chunk in reversed(stream._chunks):
+            usage = usage or chunk.get("usage")
+            choices = chunk.get("choices")
+            if finish is None and choices and type(choices[0]) is dict:
+                finish = choices[0].get("finish_reason")
+            if usage and finish:
+                break
+        summary = {"usage": usage, "choices": [{"finish_reason": finish}]}
+        first = stream.first_chunk_at
+        event = event_from(
+            path,
+            _model(body),
+            summary,
+            headers,
+            status=getattr(error, "status_code", 200),
+            attempts=attempts,
+            latency=time.monotonic() - start,
+            stream=True,
+            ttft=None if first is None else first - start,
+            error=None if error is None else type(error).__name__,
+        )
+        client.usage.record(event)
+
+    return on_end
 
 
 def _log(

@@ -10,7 +10,8 @@ raises, so a cut stream never passes for a complete one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +19,13 @@ import orjson
 
 from . import _schema
 from ._accumulate import accumulate, finished
-from ._errors import APIConnectionError, APIError, APIResponseValidationError, status_error
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    status_error,
+)
 from ._models import Response, View
 from ._transport import RawResponse
 from .sse import ServerSentEvent, SSEDecoder
@@ -30,8 +37,16 @@ _DRAIN_SECONDS = 2.0
 class AsyncStream:
     """The chunks of one streamed chat completion; ``async with`` it to be sure it closes."""
 
-    def __init__(self, raw: RawResponse, *, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        raw: RawResponse,
+        *,
+        secret: str | None = None,
+        on_end: Callable[[AsyncStream, BaseException | None], None] | None = None,
+    ) -> None:
         self._raw = raw
+        self._on_end = on_end
+        self.first_chunk_at: float | None = None
         self._secret = secret
         self._decoder = SSEDecoder()
         self._events: list[ServerSentEvent] = []
@@ -56,16 +71,17 @@ class AsyncStream:
                     raise StopAsyncIteration
                 if event.event is not None and event.event != "message":
                     if event.event == "error":
-                        self._fail()
-                        raise self._error_from(data)
+                        error = self._error_from(data)
+                        self._fail(error)
+                        raise error
                     continue
                 return self._chunk(data)
             if self._closed:
                 raise StopAsyncIteration
             try:
                 data_bytes = await self._raw.next_chunk()
-            except BaseException:
-                self._fail()
+            except BaseException as exc:
+                self._fail(exc)
                 raise
             if not data_bytes:
                 self._end_of_body()
@@ -99,18 +115,23 @@ class AsyncStream:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
-            self._fail()
-            raise APIResponseValidationError(f"stream event is not JSON: {data[:200]!r}") from None
+            obj = None
         if type(obj) is not dict:
-            self._fail()
-            raise APIResponseValidationError(f"stream event is not a JSON object: {data[:200]!r}")
+            what = "not a JSON object" if obj is not None else "not JSON"
+            error: APIError = APIResponseValidationError(f"stream event is {what}: {data[:200]!r}")
+            self._fail(error)
+            raise error
         if "error" in obj and obj["error"] is not None:
-            self._fail()
-            raise self._error_from(data, obj)
-        self._chunks.append(obj)
+            error = self._error_from(data, obj)
+            self._fail(error)
+            raise error
+        chunks = self._chunks
+        if not chunks:
+            self.first_chunk_at = time.monotonic()
+        chunks.append(obj)
         return View(obj, _schema.CHAT_COMPLETION_CHUNK)
 
-    def _error_from(self, data: str, parsed: Any = None) -> Exception:
+    def _error_from(self, data: str, parsed: Any = None) -> APIStatusError:
         if parsed is None:
             try:
                 parsed = orjson.loads(data)
@@ -129,20 +150,23 @@ class AsyncStream:
 
     def _end_of_body(self) -> None:
         self._decoder.close()
-        self._closed = True
         if finished(self._chunks):  # ended cleanly without [DONE]: still complete
             self._complete = True
+            self._closed = True
+            self._ended(None)
             self._raw.release()
             return
-        self._raw.close()
-        raise APIConnectionError(
+        error = APIConnectionError(
             f"stream ended before completion ({len(self._chunks)} chunks, no [DONE])"
         )
+        self._fail(error)
+        raise error
 
     async def _finish(self) -> None:
         """After [DONE]: read the chunked terminator so the connection goes back to the pool."""
         self._complete = True
         self._closed = True
+        self._ended(None)
         raw = self._raw
         if raw.at_eof():
             raw.release()
@@ -160,9 +184,16 @@ class AsyncStream:
         else:
             raw.close()
 
-    def _fail(self) -> None:
-        self._closed = True
+    def _fail(self, error: BaseException | None = None) -> None:
+        if not self._closed:
+            self._closed = True
+            self._ended(error)
         self._raw.close()
+
+    def _ended(self, error: BaseException | None) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(self, error)
 
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped, not reused."""
