@@ -25,11 +25,14 @@ from ._errors import (
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
+    RequestTooLargeError,
     UnprocessableEntityError,
 )
 from ._models import ListView, Response, View
 from ._resources import NOT_GIVEN, NotGiven
+from ._ratelimit import RateLimiter
 from ._retry import Retry
+from ._usage import ModelUsage, RequestEvent, Usage
 from ._streaming import AsyncStream
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ __all__ = [
     "InternalServerError",
     "Limits",
     "ListView",
+    "ModelUsage",
     "NotFoundError",
     "NotGiven",
     "OpenAI",
@@ -61,11 +65,15 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiter",
+    "RequestEvent",
+    "RequestTooLargeError",
     "Response",
     "Retry",
     "Stream",
     "Timeout",
     "UnprocessableEntityError",
+    "Usage",
     "View",
     "__version__",
 ]

@@ -11,6 +11,7 @@ PUBLIC = {
     "InternalServerError", "Limits", "ListView", "NotFoundError", "NotGiven", "OpenAI",
     "OpenAIError", "PermissionDeniedError", "QuotaExceededError", "RateLimitError",
     "Response", "Retry", "Stream", "Timeout", "UnprocessableEntityError", "View",
+    "RateLimiter", "RequestTooLargeError", "RequestEvent", "ModelUsage", "Usage",
     "__version__",
 }  # fmt: skip
 
