@@ -55,14 +55,24 @@ class CircuitBreaker:
             self._move(HALF_OPEN)
         return float("inf") if self.probing else 0.0
 
-    def started(self) -> None:
-        """A send was let through (in half-open state it is the probe)."""
-        if self.state == HALF_OPEN:
+    def started(self) -> bool:
+        """A send was let through; True when it is the half-open probe."""
+        if self.state == HALF_OPEN and not self.probing:
             self.probing = True
+            return True
+        return False
 
-    def record(self, ok: bool, now: float) -> None:
-        """An outcome: ``ok`` False for a connection error or a 5xx."""
-        if self.state == HALF_OPEN and self.probing:
+    def abandon(self) -> None:
+        """The probe was admitted but never sent: let the next send be the probe."""
+        self.probing = False
+
+    def record(self, ok: bool, now: float, *, probe: bool = False) -> None:
+        """An outcome: ``ok`` False for a connection error or a 5xx.
+
+        Only the probe's own outcome decides a half-open breaker: requests that
+        were already in flight when it opened just join the window.
+        """
+        if probe and self.state == HALF_OPEN:
             self.probing = False
             if ok:
                 self.cool_off = self.base_cool_off
@@ -82,10 +92,10 @@ class CircuitBreaker:
 
     def _open(self, now: float) -> None:
         self.opened_at = now
-        self._move(OPEN)
+        self._move(OPEN, f" for {self.cool_off:g}s")
 
-    def _move(self, state: str) -> None:
+    def _move(self, state: str, detail: str = "") -> None:
         if state != self.state:
             level = logging.WARNING if state == OPEN else logging.INFO
-            log.log(level, "circuit breaker %s: %s -> %s", self.name, self.state, state)
+            log.log(level, "circuit breaker %s: %s -> %s%s", self.name, self.state, state, detail)
             self.state = state

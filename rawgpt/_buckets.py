@@ -8,7 +8,7 @@ absorbed without a 429.
 
 from __future__ import annotations
 
-_EPS = 1e-9
+_EPS = 1e-6  # units (requests or tokens): float noise, not capacity
 
 
 class Bucket:
@@ -19,7 +19,7 @@ class Bucket:
     def __init__(self, limit: float, level: float, now: float) -> None:
         self.limit = float(limit)
         self.rate = self.limit / 60.0
-        self.level = min(float(level), self.limit)
+        self.level = max(-self.limit, min(float(level), self.limit))
         self.stamp = now
 
     def refill(self, now: float) -> float:

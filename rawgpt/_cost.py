@@ -28,32 +28,57 @@ def _text_chars(content: Any) -> int:
     return chars
 
 
+def _message_chars(message: Mapping[str, Any]) -> int:
+    chars = _text_chars(message.get("content"))
+    calls = message.get("tool_calls")
+    if type(calls) is list:  # an assistant turn's tool calls are prompt text too
+        for call in calls:
+            function = call.get("function") if type(call) is dict else None
+            if type(function) is dict:
+                chars += sum(len(v) for v in function.values() if type(v) is str)
+    return chars
+
+
+def _input_tokens(given: Any) -> int:
+    """Embedding input: a string, a list of strings, a token array or a list of them."""
+    if type(given) is str:
+        return max(1, len(given) // 4)
+    if type(given) is not list:
+        return 0
+    if given and all(type(x) is int for x in given):
+        return len(given)  # one token array
+    return sum(max(1, len(x) // 4) if type(x) is str else _input_tokens(x) for x in given)
+
+
 def prompt_tokens(body: Mapping[str, Any]) -> int:
-    """Estimated prompt tokens: characters / 4 of messages, tools and embedding input."""
+    """Estimated prompt tokens: characters / 4 of messages and tools, or embedding input."""
     chars = 0
     messages = body.get("messages")
     if type(messages) is list:
         for message in messages:
             if type(message) is dict:
-                chars += _text_chars(message.get("content"))
-    if body.get("tools"):
-        chars += len(orjson.dumps(body["tools"]))
+                chars += _message_chars(message)
+    for key in ("tools", "functions"):
+        if type(body.get(key)) is list and body[key]:
+            chars += len(orjson.dumps(body[key]))
+    fmt = body.get("response_format")
+    if type(fmt) is dict and type(fmt.get("json_schema")) is dict:  # a schema is prompt text
+        chars += len(orjson.dumps(fmt["json_schema"]))
     given = body.get("input")
-    if type(given) is str:
-        chars += len(given)
-    elif type(given) is list:
-        for item in given:
-            chars += len(item) * (1 if type(item) is str else 4)
+    if given is not None and messages is None:
+        return max(1, _input_tokens(given) + chars // 4)
     return max(1, chars // 4)
 
 
 def admission_cost(body: Mapping[str, Any], counter: TokenCounter | None = None) -> int:
     """Tokens charged at admission for ``body`` (prompt + output allowance times n)."""
-    prompt = counter(body) if counter is not None else prompt_tokens(body)
+    prompt = max(0, int(counter(body))) if counter is not None else prompt_tokens(body)
     if "input" in body and "messages" not in body:  # embeddings: no output
         return prompt
     out = body.get("max_completion_tokens") or body.get("max_tokens")
     n = body.get("n") or 1
-    if type(out) is not int or type(n) is not int:
-        out, n = DEFAULT_OUTPUT_TOKENS, 1 if type(n) is not int else n
+    if type(out) is not int or out < 0:
+        out = DEFAULT_OUTPUT_TOKENS
+    if type(n) is not int or n < 1:
+        n = 1
     return prompt + out * n

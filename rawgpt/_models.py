@@ -1,75 +1,88 @@
 """Thin attribute views over parsed JSON.
 
 A view wraps the dict orjson produced and nothing else: no validation pass, no
-copy. ``view.name`` reads ``d["name"]``, wrapping nested dicts and lists in
-views on the way out. A field that OpenAI's schema defines but the body omits
-reads as None (as in the SDK); a name the schema does not know raises
-AttributeError unless the body has it, so typos fail loudly while fields newer
-than this release still read.
+copy. Each object type of OpenAI's schema is a View subclass (made by
+``shape()``) with one property per known field, so ``chunk.choices[0].delta``
+costs a few dict reads. A known field the body omits reads as None (as in the
+SDK); a name the schema does not know falls through to ``__getattr__``, which
+returns it if the body has it (fields newer than this release) and raises
+AttributeError otherwise, so typos fail loudly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 import orjson
 
 
-class _Shape:
-    """A schema node: the known field names of one object type, and their shapes."""
-
-    __slots__ = ("fields", "name")
-
-    def __init__(self, name: str, fields: Mapping[str, _Shape | None]) -> None:
-        self.name = name
-        self.fields = dict(fields)
-
-
-_OPEN = _Shape("Object", {})  # an object the schema does not describe: body keys only
-
-
-def _wrap(value: Any, shape: _Shape | None) -> Any:
-    if type(value) is dict:
-        return View(value, shape or _OPEN)
-    if type(value) is list:
-        return ListView(value, shape)
+def _wrap(value: Any, cls: type[View] | None) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return (cls or View)(value)
+    if kind is list:
+        return ListView(value, cls)
     return value
+
+
+def _field(name: str, cls: type[View] | None) -> property:
+    if cls is None:
+
+        def get(self: View) -> Any:
+            value: Any = self._d.get(name)
+            kind = type(value)
+            if kind is dict:
+                return View(value)
+            if kind is list:
+                return ListView(value, None)
+            return value
+
+    else:
+
+        def get(self: View) -> Any:
+            value: Any = self._d.get(name)
+            kind = type(value)
+            if kind is dict:
+                return cls(value)
+            if kind is list:
+                return ListView(value, cls)
+            return value
+
+    get.__name__ = name
+    return property(get)
 
 
 class View:
     """Attribute access over one JSON object (see module docstring)."""
 
-    __slots__ = ("_d", "_s")
+    __slots__ = ("_d",)
+    _name: ClassVar[str] = "Object"
+    _fields: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, data: dict[str, Any], shape: _Shape = _OPEN) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         self._d = data
-        self._s = shape
 
     def __getattr__(self, name: str) -> Any:
-        if name[0] == "_":  # copy/pickle probing, or slots not yet set: never a field lookup
+        if name[0] == "_":  # copy/pickle probing, or slots not yet set: never a field
             raise AttributeError(name)
         try:
-            value = self._d[name]
+            return _wrap(self._d[name], None)
         except KeyError:
-            if name in self._s.fields:
-                return None
-            raise AttributeError(f"{self._s.name!s} has no field {name!r}") from None
-        if type(value) is dict or type(value) is list:
-            return _wrap(value, self._s.fields.get(name))
-        return value
+            raise AttributeError(f"{self._name} has no field {name!r}") from None
 
     def __getitem__(self, key: str) -> Any:
-        return _wrap(self._d[key], self._s.fields.get(key))
+        value = self._d[key]  # KeyError for an absent key, as a dict does
+        if key in self._fields:
+            return getattr(self, key)
+        return _wrap(value, None)
 
     def __contains__(self, key: object) -> bool:
         return key in self._d
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style read with a default."""
-        if key in self._d:
-            return self[key]
-        return default
+        return self[key] if key in self._d else default
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, View):
@@ -79,10 +92,17 @@ class View:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"{self._s.name}({orjson.dumps(self._d).decode()})"
+        return f"{self._name}({orjson.dumps(self._d).decode()})"
 
     def __dir__(self) -> list[str]:
-        return sorted(set(self._s.fields) | set(self._d) | {"to_dict", "to_json"})
+        return sorted(set(self._fields) | set(self._d) | {"to_dict", "to_json"})
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_d": self._d}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         """The parsed JSON body, unchanged (the same dict, not a copy)."""
@@ -102,31 +122,74 @@ class View:
         return self.to_json()
 
 
+class Response(View):
+    """A top-level response body, with the ``x-request-id`` it came with."""
+
+    __slots__ = ("request_id",)
+
+    def __init__(self, data: dict[str, Any], request_id: str | None = None) -> None:
+        self._d = data
+        self.request_id = request_id
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_d": self._d, "request_id": self.request_id}
+
+    @property
+    def _request_id(self) -> str | None:
+        """The SDK's spelling of ``request_id``."""
+        return self.request_id
+
+
+SHAPES: dict[str, type[View]] = {}
+
+
+def shape(
+    name: str, fields: Mapping[str, type[View] | None], base: type[View] = View
+) -> type[View]:
+    """A View subclass for one object type: a property per known field.
+
+    A field's value is the view class of its objects (for dicts, or the items
+    of lists), or None for scalars and objects the schema does not describe.
+    """
+    namespace: dict[str, Any] = {
+        "__slots__": (),
+        "__module__": "rawgpt._schema",  # found there by name, so views pickle
+        "__doc__": f"View of an OpenAI ``{name}`` object.",
+        "_name": name,
+        "_fields": frozenset(fields),
+    }
+    for field, cls in fields.items():
+        namespace[field] = _field(field, cls)
+    cls = type(name, (base,), namespace)
+    SHAPES[name] = cls
+    return cls
+
+
 class ListView(Sequence[Any]):
     """A JSON array whose object items are read as views, wrapped on access."""
 
-    __slots__ = ("_l", "_s")
+    __slots__ = ("_c", "_l")
 
-    def __init__(self, data: list[Any], shape: _Shape | None) -> None:
+    def __init__(self, data: list[Any], cls: type[View] | None = None) -> None:
         self._l = data
-        self._s = shape
+        self._c = cls
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
     @overload
     def __getitem__(self, index: slice) -> list[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [_wrap(v, self._s) for v in self._l[index]]
-        return _wrap(self._l[index], self._s)
+        if type(index) is int:
+            return _wrap(self._l[index], self._c)
+        return [_wrap(v, self._c) for v in self._l[index]]
 
     def __len__(self) -> int:
         return len(self._l)
 
     def __iter__(self) -> Iterator[Any]:
-        shape = self._s
+        cls = self._c
         for v in self._l:
-            yield _wrap(v, shape)
+            yield _wrap(v, cls)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ListView):
@@ -139,19 +202,3 @@ class ListView(Sequence[Any]):
 
     def __repr__(self) -> str:
         return f"[{', '.join(repr(v) for v in self)}]"
-
-
-class Response(View):
-    """A top-level response body, with the ``x-request-id`` it came with."""
-
-    __slots__ = ("request_id",)
-
-    def __init__(self, data: dict[str, Any], shape: _Shape, request_id: str | None) -> None:
-        self._d = data
-        self._s = shape
-        self.request_id = request_id
-
-    @property
-    def _request_id(self) -> str | None:
-        """The SDK's spelling of ``request_id``."""
-        return self.request_id

@@ -26,18 +26,20 @@ from ._errors import (
     QuotaExceededError,
     RequestTooLargeError,
 )
-from ._ratelimit_headers import parse_duration, retry_hint
+from ._ratelimit_headers import cool_down_for, too_large
 from ._ratelimit_state import INF, MAX_WINDOW, KeyState, Ticket
 
+MAX_COOL_DOWN = 60.0  # a longer server-requested pause is taken as bogus and capped
 Timer = Callable[[float, Callable[[], None]], Any]  # (delay, callback) -> handle with cancel()
 
 
 class _Waiter:
-    __slots__ = ("cost", "future")
+    __slots__ = ("cost", "deadline", "future")
 
-    def __init__(self, cost: int, future: asyncio.Future[Ticket]) -> None:
+    def __init__(self, cost: int, future: asyncio.Future[Ticket], deadline: float | None) -> None:
         self.cost = cost
         self.future = future
+        self.deadline = deadline
 
 
 class RateLimiter:
@@ -95,54 +97,76 @@ class RateLimiter:
         state = self._state(key)
         self._check_size(state, cost)
         now = self._clock()
-        if not state.waiters:
+        waiters = state.waiters
+        if not waiters:
             wait = state.delay(cost, now)
             if wait <= 0:
                 return state.take(cost, now)
-            if deadline is not None and wait != INF and now + wait > deadline:
-                raise APITimeoutError(f"rate limit wait of {wait:.2f}s would pass the deadline")
+        else:  # we come after the head, so we wait at least as long as it does
+            wait = state.delay(next(iter(waiters)).cost, now)
+        if deadline is not None and wait != INF and now + wait > deadline:
+            raise _late(wait)
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(cost, future)
-        state.waiters.append(waiter)
-        self._wake(state)
+        waiter = _Waiter(cost, future, deadline)
+        waiters[waiter] = None
+        expiry = None
+        if deadline is not None:
+            expiry = self._call_later(deadline - now, lambda: self._expire(state, waiter))
+        if len(waiters) == 1:  # a new head: (re)set the timer; otherwise the head's stands
+            self._wake(state)
         try:
-            if deadline is None:
-                return await future
-            async with asyncio.timeout(max(0.0, deadline - self._clock())):
-                return await future
-        except BaseException as exc:
+            return await future
+        except BaseException:
             if future.done() and not future.cancelled() and future.exception() is None:
-                ticket = future.result()  # granted as we were cancelled: undo it
-                self.release(ticket, sent=False)
+                self.release(future.result(), sent=False)  # granted as we were cancelled
             else:
                 future.cancel()
-                self._wake(state)
-            if isinstance(exc, TimeoutError):
-                raise APITimeoutError("deadline reached while waiting for the rate limit") from None
+                self._drop(state, waiter)
             raise
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+
+    def _expire(self, state: KeyState, waiter: _Waiter) -> None:
+        if not waiter.future.done():
+            waiter.future.set_exception(
+                APITimeoutError("deadline reached while waiting for the rate limit")
+            )
+            self._drop(state, waiter)
+
+    def _drop(self, state: KeyState, waiter: _Waiter) -> None:
+        """Take a waiter out of the line; when it was the head, the next one moves up."""
+        head = next(iter(state.waiters), None)
+        state.waiters.pop(waiter, None)
+        if head is waiter:
+            self._wake(state)
 
     def _wake(self, state: KeyState) -> None:
-        """Admit waiters from the head while they fit; set a timer for the next one."""
+        """Admit waiters from the head while they fit; set one timer for the next one."""
         if state.timer is not None:
             state.timer.cancel()
             state.timer = None
         waiters = state.waiters
         now = self._clock()
         while waiters:
-            head = waiters[0]
+            head: _Waiter = next(iter(waiters))
             if head.future.done():
-                waiters.popleft()
+                waiters.popitem(last=False)
                 continue
             try:
                 self._check_size(state, head.cost)
             except RequestTooLargeError as exc:
-                waiters.popleft()
+                waiters.popitem(last=False)
                 head.future.set_exception(exc)
                 continue
             wait = state.delay(head.cost, now)
             if wait <= 0:
-                waiters.popleft()
+                waiters.popitem(last=False)
                 head.future.set_result(state.take(head.cost, now))
+                continue
+            if head.deadline is not None and wait != INF and now + wait > head.deadline:
+                waiters.popitem(last=False)  # it cannot make it: fail now, not at the deadline
+                head.future.set_exception(_late(wait))
                 continue
             if wait != INF:
                 state.timer = self._call_later(wait, lambda: self._wake(state))
@@ -161,27 +185,36 @@ class RateLimiter:
         *,
         sent: bool = True,
     ) -> None:
-        """Report how the request went (once per ticket) and wake whoever can go now."""
+        """Report how the request went (once per ticket) and wake whoever can go now.
+
+        ``headers`` are the response's (``{}`` when it had none); no headers and
+        no error means the outcome is unknown (cancelled in flight): the charge
+        stands but nothing is learned. ``sent=False`` gives the charge back.
+        """
         if ticket.done:
             return
         ticket.done = True
         state = ticket.state
         state.inflight -= 1
         now = self._clock()
+        known = headers is not None or error is not None
         if not sent:
             state.refund(ticket, now)
-        if sent and state.breaker is not None:
+        elif state.breaker is not None and known:
             failed = isinstance(error, APIConnectionError) or (
                 isinstance(error, APIStatusError) and error.status_code >= 500
             )
-            state.breaker.record(not failed, now)
+            state.breaker.record(not failed, now, probe=ticket.probe)
+        elif ticket.probe and state.breaker is not None:
+            state.breaker.abandon()  # no verdict from it: the next send probes
         learned = bool(headers) and state.learn(ticket, headers or {}, now)
         limited = isinstance(error, APIStatusError) and error.status_code == 429
         if limited and not isinstance(error, QuotaExceededError):
             assert isinstance(error, APIStatusError)
-            wait = _cool_down_for(error)
-            state.cool_down(wait + self._rng.uniform(0.0, max(0.05, wait * 0.1)), now)
-        if not state.learned and not learned and sent:
+            if not too_large(error):  # only that request is hopeless; the rate is fine
+                wait = min(cool_down_for(error), MAX_COOL_DOWN)
+                state.cool_down(wait + self._rng.uniform(0.0, max(0.05, wait * 0.1)), now)
+        if not state.learned and not learned and sent and known:
             if limited:
                 state.window = max(1, state.window // 2)
             elif error is None and (self.rpm or self.tpm):
@@ -196,20 +229,5 @@ class RateLimiter:
         return {state.name: state.snapshot(now) for state in self._states.values()}
 
 
-def _cool_down_for(error: APIStatusError) -> float:
-    """How long a 429 says to wait: retry-after-ms, retry-after, "try again in", else 1s.
-
-    (The reset headers say when a bucket is full again, not when one request
-    fits; the learned buckets already account for them.)
-    """
-    headers = error.headers
-    ms = parse_duration(headers.get("retry-after-ms"))
-    if ms is not None:
-        return ms / 1000.0
-    seconds = parse_duration(headers.get("retry-after"))
-    if seconds is not None:
-        return seconds
-    body = error.body
-    err = body.get("error") if isinstance(body, dict) else None
-    hint = retry_hint(err.get("message") if isinstance(err, dict) else None)
-    return hint if hint is not None else 1.0
+def _late(wait: float) -> APITimeoutError:
+    return APITimeoutError(f"rate limit wait of {wait:.2f}s would pass the deadline")

@@ -11,9 +11,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._errors import APIStatusError
+
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
-_HINT = re.compile(r"try again in (\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s)(?:\d+(?:\.\d+)?(?:ms|s))*)")
+_HINT = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)", re.IGNORECASE)
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -44,7 +46,7 @@ def retry_hint(message: str | None) -> float | None:
     if not message:
         return None
     match = _HINT.search(message)
-    return parse_duration(match.group(1)) if match else None
+    return parse_duration(match.group(1).lower()) if match else None
 
 
 def _count(text: str | None) -> int | None:
@@ -83,3 +85,30 @@ def read_limits(headers: Mapping[str, str], kind: str) -> LimitHeaders:
         remaining=_count(headers.get(f"x-ratelimit-remaining-{kind}")),
         reset=parse_duration(headers.get(f"x-ratelimit-reset-{kind}")),
     )
+
+
+def too_large(error: APIStatusError) -> bool:
+    """A 429 for a request bigger than the whole per-minute limit: says nothing about the rate."""
+    body = error.body
+    err = body.get("error") if isinstance(body, dict) else None
+    text = err.get("message") if isinstance(err, dict) else None
+    return isinstance(text, str) and text.startswith("Request too large")
+
+
+def cool_down_for(error: APIStatusError) -> float:
+    """How long a 429 says to wait: retry-after-ms, retry-after, "try again in", else 1s.
+
+    (The reset headers say when a bucket is full again, not when one request
+    fits; the learned buckets already account for them.)
+    """
+    headers = error.headers
+    ms = parse_duration(headers.get("retry-after-ms"))
+    if ms is not None:
+        return ms / 1000.0
+    seconds = parse_duration(headers.get("retry-after"))
+    if seconds is not None:
+        return seconds
+    body = error.body
+    err = body.get("error") if isinstance(body, dict) else None
+    hint = retry_hint(err.get("message") if isinstance(err, dict) else None)
+    return hint if hint is not None else 1.0

@@ -12,7 +12,7 @@ minus what was charged since the answering request was admitted.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,14 +28,15 @@ MAX_WINDOW = 4096
 class Ticket:
     """One admitted request: what it was charged, and the counters when it was."""
 
-    __slots__ = ("at", "cost", "done", "req_mark", "state", "tok_mark")
+    __slots__ = ("at", "cost", "done", "probe", "req_mark", "state", "tok_mark")
 
-    def __init__(self, state: KeyState, cost: int, at: float) -> None:
+    def __init__(self, state: KeyState, cost: int, at: float, probe: bool) -> None:
         self.state = state
         self.cost = cost
         self.at = at
         self.req_mark = state.req_charged
         self.tok_mark = state.tok_charged
+        self.probe = probe  # the circuit breaker's half-open probe
         self.done = False
 
 
@@ -57,7 +58,7 @@ class KeyState:
         self.req_charged = 0
         self.tok_charged = 0
         self.breaker = breaker
-        self.waiters: deque[Any] = deque()
+        self.waiters: OrderedDict[Any, None] = OrderedDict()  # FIFO; O(1) removal
         self.timer: Any = None
 
     def delay(self, cost: int, now: float) -> float:
@@ -86,9 +87,8 @@ class KeyState:
             self.requests.take(1, now)
         if self.tokens is not None:
             self.tokens.take(cost, now)
-        if self.breaker is not None:
-            self.breaker.started()
-        return Ticket(self, cost, now)
+        probe = self.breaker is not None and self.breaker.started()
+        return Ticket(self, cost, now, probe)
 
     def refund(self, ticket: Ticket, now: float) -> None:
         """A request that was admitted but never sent gives its charge back."""
@@ -96,6 +96,8 @@ class KeyState:
             self.requests.give_back(1, now)
         if self.tokens is not None:
             self.tokens.give_back(ticket.cost, now)
+        if ticket.probe and self.breaker is not None:
+            self.breaker.abandon()
 
     def learn(self, ticket: Ticket, headers: Mapping[str, str], now: float) -> bool:
         """Adopt the server's view from one response's headers; True if any was usable."""

@@ -17,7 +17,7 @@ import orjson
 
 from ._config import Timeout
 from ._errors import APIError, APIResponseValidationError, mask, status_error
-from ._models import Response, _Shape
+from ._models import Response
 from ._streaming import AsyncStream
 from ._usage import RequestEvent, event_from
 
@@ -33,7 +33,7 @@ async def request(
     path: str,
     body: Mapping[str, Any],
     *,
-    shape: _Shape,
+    shape: type[Response],
     stream: bool = False,
     timeout: Timeout | float | None = None,
     extra_headers: Mapping[str, str] | None = None,
@@ -181,7 +181,7 @@ def _log(
     )
 
 
-def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) -> Response:
+def _parse(content: bytes, shape: type[Response], request_id: str | None, stream: bool) -> Response:
     try:
         obj = orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -194,4 +194,4 @@ def _parse(content: bytes, shape: _Shape, request_id: str | None, stream: bool) 
         raise APIResponseValidationError(f"response body is not a JSON object: {kind}")
     if stream:
         raise APIResponseValidationError("asked for a stream, got a JSON body")
-    return Response(obj, shape, request_id)
+    return shape(obj, request_id)

@@ -1,4 +1,4 @@
-"""The field names of OpenAI's response objects, as view shapes.
+"""The field names of OpenAI's response objects, as view classes.
 
 Only names matter here (a field the body omits reads as None; an unknown name
 raises). Kept to the objects a chat/embeddings user reads.
@@ -6,11 +6,13 @@ raises). Kept to the objects a chat/embeddings user reads.
 
 from __future__ import annotations
 
-from ._models import _Shape
+from typing import Any
 
-_FUNCTION = _Shape("Function", {"name": None, "arguments": None})
-_TOOL_CALL = _Shape("ToolCall", {"id": None, "type": None, "function": _FUNCTION, "index": None})
-_DETAILS = _Shape(
+from ._models import SHAPES, Response, View, shape
+
+_FUNCTION = shape("Function", {"name": None, "arguments": None})
+_TOOL_CALL = shape("ToolCall", {"id": None, "type": None, "function": _FUNCTION, "index": None})
+_DETAILS = shape(
     "TokenDetails",
     {
         "cached_tokens": None,
@@ -20,7 +22,7 @@ _DETAILS = _Shape(
         "rejected_prediction_tokens": None,
     },
 )
-USAGE = _Shape(
+USAGE = shape(
     "Usage",
     {
         "prompt_tokens": None,
@@ -30,11 +32,11 @@ USAGE = _Shape(
         "completion_tokens_details": _DETAILS,
     },
 )
-_LOGPROB = _Shape(
+_LOGPROB = shape(
     "TokenLogprob", {"token": None, "logprob": None, "bytes": None, "top_logprobs": None}
 )
-_LOGPROBS = _Shape("ChoiceLogprobs", {"content": _LOGPROB, "refusal": _LOGPROB})
-_MESSAGE_FIELDS: dict[str, _Shape | None] = {
+_LOGPROBS = shape("ChoiceLogprobs", {"content": _LOGPROB, "refusal": _LOGPROB})
+_MESSAGE_FIELDS: dict[str, type[View] | None] = {
     "role": None,
     "content": None,
     "refusal": None,
@@ -43,15 +45,15 @@ _MESSAGE_FIELDS: dict[str, _Shape | None] = {
     "audio": None,
     "annotations": None,
 }
-_MESSAGE = _Shape("ChatCompletionMessage", _MESSAGE_FIELDS)
-_DELTA = _Shape("ChoiceDelta", _MESSAGE_FIELDS)
-_CHOICE = _Shape(
+_MESSAGE = shape("ChatCompletionMessage", _MESSAGE_FIELDS)
+_DELTA = shape("ChoiceDelta", _MESSAGE_FIELDS)
+_CHOICE = shape(
     "Choice", {"index": None, "message": _MESSAGE, "finish_reason": None, "logprobs": _LOGPROBS}
 )
-_CHUNK_CHOICE = _Shape(
+_CHUNK_CHOICE = shape(
     "ChunkChoice", {"index": None, "delta": _DELTA, "finish_reason": None, "logprobs": _LOGPROBS}
 )
-_COMPLETION_TOP = {
+_COMPLETION_TOP: dict[str, type[View] | None] = {
     "id": None,
     "object": None,
     "created": None,
@@ -60,17 +62,27 @@ _COMPLETION_TOP = {
     "system_fingerprint": None,
     "service_tier": None,
 }
-CHAT_COMPLETION = _Shape("ChatCompletion", {**_COMPLETION_TOP, "choices": _CHOICE})
-CHAT_COMPLETION_CHUNK = _Shape("ChatCompletionChunk", {**_COMPLETION_TOP, "choices": _CHUNK_CHOICE})
-_EMBEDDING = _Shape("Embedding", {"object": None, "index": None, "embedding": None})
-EMBEDDINGS = _Shape(
-    "CreateEmbeddingResponse",
-    {
-        "object": None,
-        "data": _EMBEDDING,
-        "model": None,
-        "usage": _Shape("EmbeddingUsage", {"prompt_tokens": None, "total_tokens": None}),
-    },
-)
+_EMBEDDING = shape("Embedding", {"object": None, "index": None, "embedding": None})
+_EMBEDDING_USAGE = shape("EmbeddingUsage", {"prompt_tokens": None, "total_tokens": None})
 
-OPEN = _Shape("Object", {})
+
+def _top(name: str, fields: dict[str, type[View] | None]) -> type[Response]:
+    cls: Any = shape(name, fields, base=Response)
+    return cls  # type: ignore[no-any-return]
+
+
+CHAT_COMPLETION = _top("ChatCompletion", {**_COMPLETION_TOP, "choices": _CHOICE})
+CHAT_COMPLETION_CHUNK = shape("ChatCompletionChunk", {**_COMPLETION_TOP, "choices": _CHUNK_CHOICE})
+EMBEDDINGS = _top(
+    "CreateEmbeddingResponse",
+    {"object": None, "data": _EMBEDDING, "model": None, "usage": _EMBEDDING_USAGE},
+)
+OPEN = _top("Object", {})
+
+
+def __getattr__(name: str) -> type[View]:
+    """Every view class by its name (``rawgpt._schema.ChatCompletion``), for pickle."""
+    try:
+        return SHAPES[name]
+    except KeyError:
+        raise AttributeError(name) from None

@@ -129,7 +129,7 @@ class AsyncStream:
         if not chunks:
             self.first_chunk_at = time.monotonic()
         chunks.append(obj)
-        return View(obj, _schema.CHAT_COMPLETION_CHUNK)
+        return _schema.CHAT_COMPLETION_CHUNK(obj)
 
     def _error_from(self, data: str, parsed: Any = None) -> APIStatusError:
         if parsed is None:
@@ -227,4 +227,4 @@ class AsyncStream:
                 "get_final_completion() needs a stream read to its end; this one "
                 + ("was closed early" if self._closed else "is still open")
             )
-        return Response(accumulate(self._chunks), _schema.CHAT_COMPLETION, self.request_id)
+        return _schema.CHAT_COMPLETION(accumulate(self._chunks), self.request_id)

@@ -9,7 +9,6 @@ import orjson
 
 from rawgpt import _schema
 from rawgpt._accumulate import accumulate, finished
-from rawgpt._models import Response
 
 TOP = {
     "id": "chatcmpl-abc",
@@ -302,7 +301,7 @@ def test_result_reads_through_the_completion_view() -> None:
         ck(part(finish_reason="stop")),
         ck(usage=USAGE),
     ]
-    r = Response(accumulate(chunks), _schema.CHAT_COMPLETION, "req_1")
+    r = _schema.CHAT_COMPLETION(accumulate(chunks), "req_1")
     assert r.choices[0].message.content == "Hi"
     assert r.choices[0].message.tool_calls is None
     assert r.choices[0].finish_reason == "stop"

@@ -61,13 +61,11 @@ def tool_body() -> dict[str, Any]:
 
 
 def completion(body: dict[str, Any] | None = None, request_id: str | None = "req_1") -> Response:
-    return Response(
-        body if body is not None else completion_body(), _schema.CHAT_COMPLETION, request_id
-    )
+    return _schema.CHAT_COMPLETION(body if body is not None else completion_body(), request_id)
 
 
 def chunk(body: dict[str, Any]) -> Response:
-    return Response(body, _schema.CHAT_COMPLETION_CHUNK, None)
+    return _schema.CHAT_COMPLETION_CHUNK(body)
 
 
 # --------------------------------------------------------------------------- attribute access
@@ -224,7 +222,7 @@ def test_embeddings_shape() -> None:
         "model": "text-embedding-3-small",
         "usage": {"prompt_tokens": 2, "total_tokens": 2},
     }
-    r = Response(body, _schema.EMBEDDINGS, "req_e")
+    r = _schema.EMBEDDINGS(body, "req_e")
     assert r.data[0].embedding == [0.1, -0.2]
     assert r.data[0].index == 0
     assert r.usage.prompt_tokens == 2
@@ -396,7 +394,7 @@ def test_body_field_named_request_id_does_not_shadow_the_header() -> None:
 
 def test_copy_and_deepcopy() -> None:
     body = completion_body()
-    v = View(body, _schema.CHAT_COMPLETION)
+    v = _schema.CHAT_COMPLETION(body)
     shallow = copy.copy(v)
     assert shallow == v
     assert shallow.to_dict() is body

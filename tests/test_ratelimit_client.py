@@ -1,0 +1,101 @@
+"""The default rate limiter inside the client, against MockServer on real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+import rawgpt
+from rawgpt.testing import MockServer
+
+from .conftest import KEY, MESSAGES
+
+MODEL = "gpt-4o-mini"
+
+
+async def _burst(server: MockServer, n: int, **client_kwargs: Any) -> list[Any]:
+    async with rawgpt.AsyncClient(
+        api_key=KEY, base_url=server.base_url, seed=1, **client_kwargs
+    ) as client:
+        calls = [
+            client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=5)
+            for _ in range(n)
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_the_default_limiter_keeps_a_burst_under_the_limit() -> None:
+    """600 RPM (10/s) with 30 requests in the bucket: 40 at once all pass, without 429s."""
+    started = time.monotonic()
+    async with MockServer(rpm=600, fill=0.05) as srv:
+        results = await _burst(srv, 40, retry=rawgpt.Retry(max_retries=2, deadline=10.0))
+        limited = srv.stats.rate_limited
+        assert srv.stats.requests == 40 + limited
+    elapsed = time.monotonic() - started
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert limited <= 1
+    assert 0.7 < elapsed < 3.0  # ~10 requests wait for one second of refill
+
+
+async def test_without_the_limiter_the_same_burst_meets_429s() -> None:
+    async with MockServer(rpm=600, fill=0.05) as srv:
+        results = await _burst(srv, 40, rate_limiter=False, max_retries=0)
+        limited = srv.stats.rate_limited
+    failed = [r for r in results if isinstance(r, rawgpt.RateLimitError)]
+    assert limited >= 8 and len(failed) == limited
+
+
+async def test_quota_exhausted_fails_fast_one_request_each() -> None:
+    async with MockServer(quota_exhausted=True) as srv:
+        started = time.monotonic()
+        results = await _burst(srv, 20)
+        assert time.monotonic() - started < 1.0
+        assert srv.stats.requests == 20
+    assert all(isinstance(r, rawgpt.QuotaExceededError) for r in results), results
+
+
+async def test_too_large_for_the_learned_tpm_is_never_sent() -> None:
+    async with (
+        MockServer(tpm=1000) as srv,
+        rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as client,
+    ):
+        await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=5)
+        assert srv.stats.requests == 1
+        with pytest.raises(rawgpt.RequestTooLargeError, match="1000 tokens per minute"):
+            await client.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": "x" * 4000}], max_tokens=5
+            )
+        assert srv.stats.requests == 1  # refused before sending
+
+
+async def test_snapshot_reflects_the_learned_mock_limits() -> None:
+    async with (
+        MockServer(rpm=120, tpm=50_000) as srv,
+        rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as client,
+    ):
+        for _ in range(3):
+            await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=5)
+        assert client.rate_limiter is not None
+        snap = client.rate_limiter.snapshot()[f"{srv.base_url}/{MODEL}"]
+    assert snap["learned"] is True and snap["window"] is None
+    assert snap["limit_requests"] == 120 and snap["limit_tokens"] == 50_000
+    assert 116 <= snap["remaining_requests"] <= 117  # 3 used, a little refill
+    cost = 2 + 5  # "Say hello" is 9 characters: 2 tokens, plus max_tokens
+    assert 50_000 - 3 * cost <= snap["remaining_tokens"] <= 50_000
+    assert (snap["in_flight"], snap["waiting"], snap["cooldown"]) == (0, 0, 0.0)
+    assert snap["breaker"] == "closed"
+
+
+async def test_a_429_cools_down_the_other_callers() -> None:
+    """The first answer is a 429 asking for 0.2s: nobody else sends before that is over."""
+    async with MockServer() as srv:
+        srv.add_fault("rate_limit:0.2", times=1)
+        results = await _burst(srv, 6)
+        assert srv.stats.rate_limited == 1
+        assert srv.stats.requests == 7  # the 429, its retry, the other five
+        arrivals = [r.time for r in srv.requests]
+    assert all(isinstance(r, rawgpt.Response) for r in results)
+    assert min(arrivals[1:]) - arrivals[0] >= 0.2
