@@ -6,8 +6,10 @@ at a time per connection, and responses built ahead of time. Every POST gets
 either a fixed ``chat.completion`` JSON body or, when the request body asks for
 ``"stream": true``, a ``text/event-stream`` of 200 ``chat.completion.chunk``
 events (role, content, finish) and ``data: [DONE]``, each event in its own
-chunked-encoding chunk as OpenAI flushes per token. Headers mimic OpenAI's:
-``x-request-id`` (a fresh one per response) and the ``x-ratelimit-*`` family.
+chunked-encoding chunk as OpenAI flushes per token. The whole stream goes out in
+one write by default; ``--per-event`` writes one event per event-loop iteration
+instead, so the client sees many small reads, closer to a live token stream.
+The responses themselves are in ``benchmarks._payloads``.
 
 Run it as ``python -m benchmarks._canned [--port 0]``: it prints ``PORT <n>``
 on stdout once listening, and exits when its stdin closes (the parent died or
@@ -26,168 +28,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-import orjson
-
-STREAM_EVENTS = 200  # role chunk + content chunks + finish chunk
-MODEL = "gpt-4o-mini-2024-07-18"
-_WORDS = [
-    "The",
-    "quick",
-    "brown",
-    "fox",
-    "jumps",
-    "over",
-    "the",
-    "lazy",
-    "dog",
-    "while",
-    "a",
-    "patient",
-    "benchmark",
-    "counts",
-    "every",
-    "byte",
-    "that",
-    "crosses",
-    "the",
-    "loopback",
-    "interface",
-    "and",
-    "keeps",
-    "careful",
-    "notes",
-    "about",
-    "the",
-    "time",
-    "spent",
-]
-
-
-def content_tokens(count: int) -> list[str]:
-    """``count`` token-sized pieces of text, as a model would stream them."""
-    return [(" " if i else "") + _WORDS[i % len(_WORDS)] for i in range(count)]
-
-
-def completion_body() -> bytes:
-    """A realistic non-streamed ``chat.completion`` (about 100 tokens of content)."""
-    content = "".join(content_tokens(100)) + "."
-    return orjson.dumps(
-        {
-            "id": "chatcmpl-BenchAbCdEfGhIjKlMnOpQrStUvWxYz",
-            "object": "chat.completion",
-            "created": 1730000000,
-            "model": MODEL,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": content,
-                        "refusal": None,
-                        "annotations": [],
-                    },
-                    "logprobs": None,
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": 25,
-                "completion_tokens": 101,
-                "total_tokens": 126,
-                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {
-                    "reasoning_tokens": 0,
-                    "audio_tokens": 0,
-                    "accepted_prediction_tokens": 0,
-                    "rejected_prediction_tokens": 0,
-                },
-            },
-            "service_tier": "default",
-            "system_fingerprint": "fp_0ba0d124f1",
-        }
-    )
-
-
-def _chunk(delta: dict[str, Any], finish: str | None, n: int) -> bytes:
-    return orjson.dumps(
-        {
-            "id": "chatcmpl-BenchStreamAbCdEfGhIjKlMnOpQrSt",
-            "object": "chat.completion.chunk",
-            "created": 1730000000,
-            "model": MODEL,
-            "service_tier": "default",
-            "system_fingerprint": "fp_0ba0d124f1",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-            "obfuscation": "xY3z"[: 1 + n % 4],
-        }
-    )
-
-
-def stream_content() -> str:
-    """The text the stream carries (what a client should reassemble)."""
-    return "".join(content_tokens(STREAM_EVENTS - 2))
-
-
-def stream_events() -> list[bytes]:
-    """The SSE events of one streamed completion, ``[DONE]`` last."""
-    events = [_chunk({"role": "assistant", "content": "", "refusal": None}, None, 0)]
-    events += [
-        _chunk({"content": t}, None, i + 1) for i, t in enumerate(content_tokens(STREAM_EVENTS - 2))
-    ]
-    events.append(_chunk({}, "stop", STREAM_EVENTS))
-    return [b"data: " + e + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
-
-
-def chunked(pieces: list[bytes]) -> bytes:
-    """``pieces`` in chunked transfer encoding, one chunk each, then the last chunk."""
-    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
-
-
-_COMMON = (
-    b"date: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
-    b"access-control-expose-headers: X-Request-ID\r\n"
-    b"openai-organization: user-benchmark\r\n"
-    b"openai-processing-ms: 312\r\n"
-    b"openai-version: 2020-10-01\r\n"
-    b"x-ratelimit-limit-requests: 30000\r\n"
-    b"x-ratelimit-limit-tokens: 150000000\r\n"
-    b"x-ratelimit-remaining-requests: 29999\r\n"
-    b"x-ratelimit-remaining-tokens: 149999975\r\n"
-    b"x-ratelimit-reset-requests: 2ms\r\n"
-    b"x-ratelimit-reset-tokens: 0s\r\n"
-    b"strict-transport-security: max-age=31536000; includeSubDomains; preload\r\n"
-    b"x-content-type-options: nosniff\r\n"
-    b"server: cloudflare\r\n"
-    b"cf-cache-status: DYNAMIC\r\n"
-    b'alt-svc: h3=":443"; ma=86400\r\n'
-)
-
-
-class Canned:
-    """The precomputed responses, split where the per-response request id goes."""
-
-    def __init__(self) -> None:
-        body = completion_body()
-        self.json_head = (
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-            + b"content-length: %d\r\n" % len(body)
-            + _COMMON
-            + b"x-request-id: req_"
-        )
-        self.json_tail = b"\r\n\r\n" + body
-        self.stream_head = (
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-            b"transfer-encoding: chunked\r\n" + _COMMON + b"x-request-id: req_"
-        )
-        self.stream_tail = b"\r\n\r\n" + chunked(stream_events())
-        missing = b'{"error":{"message":"Not found","type":"invalid_request_error"}}'
-        self.not_found = (
-            b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n"
-            + b"content-length: %d\r\n\r\n" % len(missing)
-            + missing
-        )
+from benchmarks._payloads import Canned
 
 
 class Server(asyncio.Protocol):
@@ -195,6 +37,7 @@ class Server(asyncio.Protocol):
 
     canned: Canned
     count = 0
+    per_event = False  # write each stream event on its own loop iteration
 
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -236,9 +79,23 @@ class Server(asyncio.Protocol):
         Server.count += 1
         rid = b"%016x" % Server.count
         if b'"stream":true' in body or b'"stream": true' in body:
-            self._reply(canned.stream_head + rid + canned.stream_tail, close)
+            if self.per_event:
+                self._reply(canned.stream_head + rid + b"\r\n\r\n", False)
+                self._trickle(iter(canned.stream_chunks), close)
+            else:
+                self._reply(canned.stream_head + rid + canned.stream_tail, close)
         else:
             self._reply(canned.json_head + rid + canned.json_tail, close)
+
+    def _trickle(self, pieces: Iterator[bytes], close: bool) -> None:
+        """One event per loop iteration, so each can leave in its own segment."""
+        piece = next(pieces, None)
+        if piece is None:
+            if close and self.transport is not None:
+                self.transport.close()
+            return
+        self._reply(piece, False)
+        asyncio.get_running_loop().call_soon(self._trickle, pieces, close)
 
     def _reply(self, data: bytes, close: bool) -> None:
         transport = self.transport
@@ -259,8 +116,9 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     loop.call_soon_threadsafe(stop.set)
 
 
-async def serve(host: str, port: int, watch_stdin: bool) -> None:
+async def serve(host: str, port: int, watch_stdin: bool, per_event: bool = False) -> None:
     Server.canned = Canned()
+    Server.per_event = per_event
     loop = asyncio.get_running_loop()
     server = await loop.create_server(Server, host, port, backlog=1024)
     stop = asyncio.Event()
@@ -280,10 +138,10 @@ async def serve(host: str, port: int, watch_stdin: bool) -> None:
 
 
 @contextlib.contextmanager
-def running_server(env: Mapping[str, str], cwd: str) -> Iterator[str]:
+def running_server(env: Mapping[str, str], cwd: str, per_event: bool = False) -> Iterator[str]:
     """Start the server in a child process; yield its base URL; always stop it after."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._canned"],
+        [sys.executable, "-m", "benchmarks._canned", *(["--per-event"] if per_event else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -325,8 +183,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="keep running when stdin closes (for manual use)",
     )
+    parser.add_argument(
+        "--per-event",
+        action="store_true",
+        help="write each stream event separately, one per loop iteration (default: all at once)",
+    )
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.host, args.port, not args.no_stdin_watch))
+    asyncio.run(serve(args.host, args.port, not args.no_stdin_watch, args.per_event))
 
 
 if __name__ == "__main__":

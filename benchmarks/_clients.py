@@ -18,10 +18,13 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "user", "content": "Write one short paragraph about why foxes jump over dogs."},
 ]
 API_KEY = "sk-bench"
-NAMES = ("bare", "rawgpt", "sdk", "sdk-aiohttp")
+DEFAULT_NAMES = ("bare", "rawgpt", "sdk", "sdk-aiohttp")
+# Also measurable on request: rawgpt without its default rate limiter (rate_limiter=False).
+NAMES = (*DEFAULT_NAMES, "rawgpt-nolimit")
 LABELS = {
     "bare": "bare aiohttp+orjson",
     "rawgpt": "rawgpt",
+    "rawgpt-nolimit": "rawgpt, rate_limiter=False",
     "sdk": "openai SDK (httpx)",
     "sdk-aiohttp": "openai SDK (aiohttp)",
 }
@@ -86,10 +89,13 @@ class Bare:
 class RawGPT:
     """rawgpt's public API, as its README shows it."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, limiter: bool = True) -> None:
         import rawgpt
 
-        self._client = rawgpt.AsyncClient(api_key=API_KEY, base_url=base_url, max_retries=0)
+        extra: dict[str, Any] = {} if limiter else {"rate_limiter": False}
+        self._client = rawgpt.AsyncClient(
+            api_key=API_KEY, base_url=base_url, max_retries=0, **extra
+        )
 
     async def one(self) -> str:
         r = await self._client.chat.completions.create(
@@ -114,6 +120,9 @@ class RawGPT:
         await self._client.close()
 
 
+_SDK_MESSAGES: Any = MESSAGES  # plain dicts, as users pass them; the SDK's TypedDicts accept them
+
+
 class SDK:
     """The official ``openai.AsyncOpenAI``, default transport or the aiohttp one."""
 
@@ -133,7 +142,7 @@ class SDK:
     async def one(self) -> str:
         r = await self._client.chat.completions.create(
             model=MODEL,
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=_SDK_MESSAGES,
             max_tokens=MAX_TOKENS,
         )
         content = r.choices[0].message.content
@@ -143,7 +152,7 @@ class SDK:
         parts: list[str] = []
         stream = await self._client.chat.completions.create(
             model=MODEL,
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=_SDK_MESSAGES,
             max_tokens=MAX_TOKENS,
             stream=True,
         )
@@ -164,6 +173,8 @@ def make(name: str, base_url: str, max_connections: int) -> Client:
         return Bare(base_url, max_connections)
     if name == "rawgpt":
         return RawGPT(base_url)
+    if name == "rawgpt-nolimit":
+        return RawGPT(base_url, limiter=False)
     if name == "sdk":
         return SDK(base_url, aiohttp_backend=False)
     if name == "sdk-aiohttp":

@@ -48,9 +48,17 @@ def versions() -> dict[str, str]:
 def print_versions(info: dict[str, str]) -> None:
     print(
         f"Python {info['python']} ({info['implementation']}) on {info['platform']}, "
-        f"{info['machine']}, {info['cpus']} CPUs"
+        f"{info['machine']}, {info['cpus']} CPUs, load average {load()}"
     )
     print(", ".join(f"{name} {info[name]}" for name in PACKAGES))
+
+
+def load() -> str:
+    """The 1-minute load average: other work on the machine shows up as noise."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
 
 
 def median(values: Sequence[float]) -> float:

@@ -21,8 +21,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks._canned import completion_body, stream_content
 from benchmarks._clients import NAMES, Client, Unavailable, make
+from benchmarks._payloads import completion_body, stream_content
 
 SCENARIOS = ("seq", "conc", "stream")
 UNAVAILABLE_EXIT = 3

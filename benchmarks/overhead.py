@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -32,18 +33,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make this checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._canned import STREAM_EVENTS, running_server
-from benchmarks._clients import LABELS, NAMES
-from benchmarks._report import (
-    ROOT,
-    child_env,
-    fmt,
-    median,
-    print_versions,
-    ratio,
-    table,
-    versions,
-)
+from benchmarks._canned import running_server
+from benchmarks._clients import DEFAULT_NAMES, NAMES
+from benchmarks._overhead_tables import detail_table, main_table, summarize, target_lines
+from benchmarks._report import ROOT, child_env, load, print_versions, versions
 from benchmarks._worker import SCENARIOS, UNAVAILABLE_EXIT
 
 # scenario -> (measured requests, warm-up requests); rounds; runs of bare and rawgpt per round.
@@ -59,19 +52,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rounds": 5,
         "fast_repeats": 3,
         "seq": (1500, 200),
-        "conc": (5000, 256),
-        "stream": (200, 10),
+        "conc": (4000, 256),
+        "stream": (150, 10),
     },
 }
-SHORT = {"bare": "bare", "rawgpt": "rawgpt", "sdk": "SDK", "sdk-aiohttp": "SDK-aio"}
-
-
-def scenario_label(scenario: str, concurrency: int) -> str:
-    return {
-        "seq": "non-stream, 1 in flight",
-        "conc": f"non-stream, {concurrency} in flight",
-        "stream": f"{STREAM_EVENTS}-chunk stream, 1 in flight",
-    }[scenario]
 
 
 def run_worker(
@@ -109,7 +93,7 @@ def schedule(clients: list[str], r: int, fast_repeats: int) -> list[str]:
     they get more runs: alternating, spread between the SDK runs.
     """
     order = clients[r % len(clients) :] + clients[: r % len(clients)]
-    fast = [c for c in order if c in ("bare", "rawgpt")]
+    fast = [c for c in order if c in ("bare", "rawgpt", "rawgpt-nolimit")]
     if not fast or fast_repeats <= 1:
         return order
     slow = [c for c in order if c not in fast]
@@ -149,108 +133,6 @@ def run_rounds(
     return records, skipped
 
 
-def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """client -> scenario -> medians (and the CPU spread) over runs."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    keys = sorted({(x["client"], x["scenario"]) for x in records})
-    for client, scenario in keys:
-        runs = [x for x in records if x["client"] == client and x["scenario"] == scenario]
-        cpu = [x["cpu_ms_per"] for x in runs]
-        out.setdefault(client, {})[scenario] = {
-            "cpu_ms": median(cpu),
-            "cpu_min": min(cpu),
-            "cpu_max": max(cpu),
-            "per_s": median([x["per_s"] for x in runs]),
-            "wall_s": median([x["wall_s"] for x in runs]),
-            "core_use": median([x["cpu_s"] / x["wall_s"] for x in runs]),
-            "runs": len(runs),
-        }
-    return out
-
-
-def _cpu(summary: dict[str, dict[str, dict[str, float]]], client: str, scenario: str) -> float:
-    return summary.get(client, {}).get(scenario, {}).get("cpu_ms", float("nan"))
-
-
-def main_table(
-    summary: dict[str, dict[str, dict[str, float]]],
-    clients: list[str],
-    scenarios: list[str],
-    concurrency: int,
-) -> str:
-    header = ["scenario"]
-    for c in clients:
-        header += [f"{SHORT[c]} CPU ms", f"{SHORT[c]} req/s"]
-    ratios = [("rawgpt", "bare", "rawgpt/bare")]
-    ratios += [(c, "rawgpt", f"{SHORT[c]}/rawgpt") for c in ("sdk", "sdk-aiohttp")]
-    ratios = [x for x in ratios if x[0] in clients and x[1] in clients]
-    header += [name for _, _, name in ratios]
-    rows = []
-    for s in scenarios:
-        row = [scenario_label(s, concurrency)]
-        for c in clients:
-            cell = summary.get(c, {}).get(s)
-            row += [fmt(cell["cpu_ms"]), fmt(cell["per_s"])] if cell else ["n/a", "n/a"]
-        row += [f"{ratio(_cpu(summary, a, s), _cpu(summary, b, s)):.2f}x" for a, b, _ in ratios]
-        rows.append(row)
-    return table(header, rows)
-
-
-def detail_table(
-    summary: dict[str, dict[str, dict[str, float]]],
-    clients: list[str],
-    scenarios: list[str],
-    concurrency: int,
-) -> str:
-    header = [
-        "scenario",
-        "client",
-        "CPU ms/req (median)",
-        "min..max",
-        "req/s",
-        "wall s",
-        "client CPU/wall",
-        "runs",
-    ]
-    rows = []
-    for s in scenarios:
-        for c in clients:
-            cell = summary.get(c, {}).get(s)
-            if cell:
-                rows.append(
-                    [
-                        scenario_label(s, concurrency),
-                        LABELS[c],
-                        fmt(cell["cpu_ms"]),
-                        f"{fmt(cell['cpu_min'])}..{fmt(cell['cpu_max'])}",
-                        fmt(cell["per_s"]),
-                        f"{cell['wall_s']:.2f}",
-                        f"{cell['core_use']:.0%}",
-                        str(int(cell["runs"])),
-                    ]
-                )
-    return table(header, rows, right_from=2)
-
-
-def target_lines(
-    summary: dict[str, dict[str, dict[str, float]]], scenarios: list[str]
-) -> list[str]:
-    """The project's stated targets next to the measured ratios (nothing is tuned to them)."""
-    lines = []
-    checks = [(s, "rawgpt", "bare", 1.0 if s == "stream" else 1.10, "<=") for s in scenarios]
-    checks += [(s, sdk, "rawgpt", 6.0, ">=") for s in scenarios for sdk in ("sdk", "sdk-aiohttp")]
-    for s, a, b, limit, op in checks:
-        value = ratio(_cpu(summary, a, s), _cpu(summary, b, s))
-        if value != value:
-            continue
-        met = value <= limit if op == "<=" else value >= limit
-        lines.append(
-            f"- {s}: {SHORT[a]}/{SHORT[b]} CPU = {value:.2f}x (target {op} {limit:g}x): "
-            + ("met" if met else "MISSED")
-        )
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and rounds (<1 min)")
@@ -260,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fast-repeats", type=int, help="runs of bare and rawgpt per round (default: preset)"
     )
     parser.add_argument(
-        "--clients", default=",".join(NAMES), help=f"comma-separated subset of {','.join(NAMES)}"
+        "--clients",
+        default=",".join(DEFAULT_NAMES),
+        help=f"comma-separated subset of {','.join(NAMES)} (default: all but rawgpt-nolimit)",
     )
     parser.add_argument(
         "--scenarios",
@@ -268,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset of {','.join(SCENARIOS)}",
     )
     parser.add_argument("--concurrency", type=int, default=64, help="in flight for 'conc'")
+    parser.add_argument(
+        "--per-event",
+        action="store_true",
+        help="server writes stream events one by one (many small reads) instead of at once",
+    )
     args = parser.parse_args(argv)
     preset = PRESETS["quick" if args.quick else "full"]
     clients = [c for c in NAMES if c in args.clients.split(",")]
@@ -280,12 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"preset {'quick' if args.quick else 'full'}: {rounds} rounds "
         f"(bare and rawgpt {fast_repeats}x per round), plan {plan} "
-        f"(scenario:requests:warm-up), {args.concurrency} in flight for conc",
+        f"(scenario:requests:warm-up), {args.concurrency} in flight for conc; stream events "
+        + ("written one per server loop iteration" if args.per_event else "written at once"),
         flush=True,
     )
 
+    # SIGTERM unwinds like Ctrl-C, so the server and the current worker are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
-    with running_server(child_env(), str(ROOT)) as url:
+    with running_server(child_env(), str(ROOT), per_event=args.per_event) as url:
         records, skipped = run_rounds(url, clients, plan, rounds, fast_repeats, args.concurrency)
     elapsed = time.perf_counter() - started
     shown = [c for c in clients if c not in skipped]
@@ -305,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {client} skipped: {why}")
     print("Targets (context only):")
     print("\n".join(target_lines(summary, scenarios)))
-    print(f"\ntotal time {elapsed:.0f}s")
+    print(f"\ntotal time {elapsed:.0f}s, load average at the end {load()}")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -317,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                         "fast_repeats": fast_repeats,
                         "plan": plan,
                         "concurrency": args.concurrency,
+                        "per_event": args.per_event,
                         "clients": clients,
                     },
                     "skipped": skipped,
@@ -332,4 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the server and the running worker are already stopped
+        sys.exit("interrupted")

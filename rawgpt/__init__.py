@@ -29,11 +29,11 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._models import ListView, Response, View
-from ._resources import NOT_GIVEN, NotGiven
 from ._ratelimit import RateLimiter
+from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry
-from ._usage import ModelUsage, RequestEvent, Usage
 from ._streaming import AsyncStream
+from ._usage import ModelUsage, RequestEvent, Usage
 
 if TYPE_CHECKING:
     from ._sync import Client, OpenAI, Stream

@@ -83,7 +83,7 @@ class CircuitBreaker:
                 self._open(now)
             return
         self._outcomes.append((now, ok))
-        if self.state != CLOSED:
+        if ok or self.state != CLOSED:  # a success can never open the breaker
             return
         recent = [good for at, good in self._outcomes if now - at <= self.horizon]
         failures = recent.count(False)

@@ -78,6 +78,36 @@ class LimitHeaders:
         )
 
 
+_NAMES = {
+    kind: (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}")
+    for kind in ("requests", "tokens")
+}
+_COUNTS: dict[str, int | None] = {}
+
+
+def _cached_count(text: str | None) -> int | None:
+    """``_count`` memoised: the same few header values come back on every response."""
+    if text is None:
+        return None
+    try:
+        return _COUNTS[text]
+    except KeyError:
+        if len(_COUNTS) > 4096:
+            _COUNTS.clear()
+        value = _COUNTS[text] = _count(text)
+        return value
+
+
+def usable_limits(headers: Mapping[str, str], kind: str) -> tuple[int, int] | None:
+    """(limit, remaining) for ``kind`` when both are present and sensible; the hot path."""
+    limit_name, remaining_name = _NAMES[kind]
+    limit = _cached_count(headers.get(limit_name))
+    remaining = _cached_count(headers.get(remaining_name))
+    if limit is None or remaining is None or limit <= 0 or remaining > limit:
+        return None
+    return limit, remaining
+
+
 def read_limits(headers: Mapping[str, str], kind: str) -> LimitHeaders:
     """``kind`` is "requests" or "tokens"."""
     return LimitHeaders(

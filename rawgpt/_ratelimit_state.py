@@ -18,7 +18,7 @@ from typing import Any
 
 from ._breaker import CircuitBreaker
 from ._buckets import Bucket
-from ._ratelimit_headers import read_limits
+from ._ratelimit_headers import usable_limits
 
 log = logging.getLogger("rawgpt")
 INF = float("inf")
@@ -103,19 +103,19 @@ class KeyState:
         """Adopt the server's view from one response's headers; True if any was usable."""
         used = False
         for kind, cap in (("requests", self.rpm), ("tokens", self.tpm)):
-            seen = read_limits(headers, kind)
-            if not seen.usable:
+            seen = usable_limits(headers, kind)
+            if seen is None:
                 continue
-            assert seen.limit is not None and seen.remaining is not None
             used = True
-            limit = min(seen.limit, cap) if cap else seen.limit
+            seen_limit, seen_remaining = seen
+            limit = min(seen_limit, cap) if cap else seen_limit
             since = (
                 self.req_charged - ticket.req_mark
                 if kind == "requests"
                 else self.tok_charged - ticket.tok_mark
             )
             # server level at admission, refilled since, minus what we sent after it
-            level = seen.remaining + (now - ticket.at) * seen.limit / 60.0 - since
+            level = seen_remaining + (now - ticket.at) * seen_limit / 60.0 - since
             bucket = self.requests if kind == "requests" else self.tokens
             if bucket is None:
                 bucket = Bucket(limit, level, now)

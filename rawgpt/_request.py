@@ -55,14 +55,16 @@ async def request(
     if limiter is not None:
         limit_key = (base, body.get("model") or path)
         cost = limiter.cost(body)
-        deadline = None if policy.deadline is None else start + policy.deadline
+        # the call's deadline bounds its rate-limit waits too
+        limits = [t for t in (policy.deadline, (per_call or client.timeout).total) if t]
+        deadline = start + min(limits) if limits else None
     retries = 0
     while True:
         ticket: Ticket | None = None
         error: APIError | None = None
+        if limiter is not None:  # its errors (deadline, too large) are final, not retried
+            ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
         try:
-            if limiter is not None:
-                ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
             raw = await client._transport.send(
                 "POST", url, headers, data, timeout=per_call, params=extra_query, secret=secret
             )

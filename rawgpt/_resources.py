@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from . import _schema
 from ._config import Timeout
 from ._models import Response
+from ._request import request
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -91,7 +92,8 @@ class AsyncCompletions:
     ) -> Response | AsyncStream:
         """Create a chat completion; with ``stream=True``, an AsyncStream of chunks."""
         body = build_body("chat.completions.create", params, ("model", "messages"), extra_body)
-        return await self._client._request(  # type: ignore[no-any-return]
+        return await request(  # type: ignore[no-any-return]
+            self._client,
             "/chat/completions",
             body,
             shape=_schema.CHAT_COMPLETION,
@@ -128,7 +130,8 @@ class AsyncEmbeddings:
         body = build_body("embeddings.create", params, ("model", "input"), extra_body)
         if body.get("stream"):
             raise ValueError("embeddings.create() does not stream")
-        return await self._client._request(  # type: ignore[no-any-return]
+        return await request(  # type: ignore[no-any-return]
+            self._client,
             "/embeddings",
             body,
             shape=_schema.EMBEDDINGS,
