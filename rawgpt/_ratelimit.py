@@ -27,7 +27,7 @@ from ._errors import (
     RequestTooLargeError,
 )
 from ._ratelimit_headers import cool_down_for, too_large
-from ._ratelimit_state import INF, MAX_WINDOW, KeyState, Ticket
+from ._ratelimit_state import INF, LEARN_MARGIN, MAX_WINDOW, KeyState, Ticket
 
 MAX_COOL_DOWN = 60.0  # a longer server-requested pause is taken as bogus and capped
 Timer = Callable[[float, Callable[[], None]], Any]  # (delay, callback) -> handle with cancel()
@@ -60,6 +60,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         timer: Timer | None = None,
         rng: random.Random | None = None,
+        learn_margin: float = LEARN_MARGIN,
     ) -> None:
         if (rpm is not None and rpm < 1) or (tpm is not None and tpm < 1):
             raise ValueError("rpm and tpm must be positive")
@@ -69,7 +70,12 @@ class RateLimiter:
         self._clock = clock
         self._timer = timer
         self._rng = rng or random.Random()
+        self._margin = learn_margin
         self._states: dict[Hashable, KeyState] = {}
+
+    def now(self) -> float:
+        """The limiter's clock."""
+        return self._clock()
 
     def cost(self, body: Mapping[str, Any]) -> int:
         """The tokens a request body is charged at admission."""
@@ -80,7 +86,7 @@ class RateLimiter:
         if state is None:
             name = "/".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
             breaker = CircuitBreaker(name=name) if self._breaker else None
-            state = self._states[key] = KeyState(name, self.rpm, self.tpm, breaker)
+            state = self._states[key] = KeyState(name, self.rpm, self.tpm, breaker, self._margin)
         return state
 
     def _check_size(self, state: KeyState, cost: int) -> None:
@@ -94,8 +100,10 @@ class RateLimiter:
 
     async def acquire(self, key: Hashable, cost: int, *, deadline: float | None = None) -> Ticket:
         """Wait for room for one request of ``cost`` tokens; ``deadline`` is on the clock."""
-        state = self._state(key)
-        self._check_size(state, cost)
+        state = self._states.get(key) or self._state(key)
+        tokens = state.tokens
+        if tokens is not None and cost > tokens.limit:
+            self._check_size(state, cost)
         now = self._clock()
         waiters = state.waiters
         if not waiters:
@@ -197,6 +205,18 @@ class RateLimiter:
         state = ticket.state
         state.inflight -= 1
         now = self._clock()
+        if error is None and sent and headers is not None:  # the common case, kept short
+            if state.breaker is not None:
+                state.breaker.record(True, now, probe=ticket.probe)
+            learned = bool(headers) and state.learn(ticket, headers, now)
+            if not state.learned and not learned:
+                if self.rpm or self.tpm:
+                    state.configure(now)
+                else:
+                    state.window = min(state.window * 2, MAX_WINDOW)
+            if state.waiters:
+                self._wake(state)
+            return
         known = headers is not None or error is not None
         if not sent:
             state.refund(ticket, now)

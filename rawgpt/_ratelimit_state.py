@@ -23,6 +23,7 @@ from ._ratelimit_headers import usable_limits
 log = logging.getLogger("rawgpt")
 INF = float("inf")
 MAX_WINDOW = 4096
+LEARN_MARGIN = 0.02  # seconds of refill not credited when learning (send-to-admission delay)
 
 
 class Ticket:
@@ -44,9 +45,15 @@ class KeyState:
     """Everything the limiter knows about one (base_url, model)."""
 
     def __init__(
-        self, name: str, rpm: int | None, tpm: int | None, breaker: CircuitBreaker | None
+        self,
+        name: str,
+        rpm: int | None,
+        tpm: int | None,
+        breaker: CircuitBreaker | None,
+        margin: float = LEARN_MARGIN,
     ) -> None:
         self.name = name
+        self.margin = margin
         self.rpm = rpm
         self.tpm = tpm
         self.requests: Bucket | None = None
@@ -114,8 +121,10 @@ class KeyState:
                 if kind == "requests"
                 else self.tok_charged - ticket.tok_mark
             )
-            # server level at admission, refilled since, minus what we sent after it
-            level = seen_remaining + (now - ticket.at) * seen_limit / 60.0 - since
+            # server level at admission, refilled since, minus what we sent after it, minus
+            # a margin for the unseen gap between our send and the server's admission
+            rate = seen_limit / 60.0
+            level = seen_remaining + (now - ticket.at) * rate - since - self._slack(rate)
             bucket = self.requests if kind == "requests" else self.tokens
             if bucket is None:
                 bucket = Bucket(limit, level, now)
@@ -131,6 +140,9 @@ class KeyState:
         if used:
             self.learned = True
         return used
+
+    def _slack(self, rate: float) -> float:
+        return 1 + rate * self.margin if self.margin else 0.0
 
     def configure(self, now: float) -> None:
         """No headers to learn from, but the user gave rpm/tpm: use those."""

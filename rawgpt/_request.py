@@ -44,6 +44,8 @@ async def request(
         data = orjson.dumps(body)
     except TypeError as exc:
         raise TypeError(f"request body is not JSON-serializable: {exc}") from None
+    if len(data) < 2048:  # orjson's result keeps a 4 KB buffer: a call may wait long
+        data = bytes(memoryview(data))
     base = client.base_url
     url = base + path if path.startswith("/") else f"{base}/{path}"
     secret = await client._key()
@@ -64,6 +66,7 @@ async def request(
         error: APIError | None = None
         if limiter is not None:  # its errors (deadline, too large) are final, not retried
             ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
+            ticket.at = limiter.now()  # admission is measured from the send, not the grant
         try:
             raw = await client._transport.send(
                 "POST", url, headers, data, timeout=per_call, params=extra_query, secret=secret
@@ -106,16 +109,8 @@ async def request(
         retries += 1
     _log(path, raw.status, retries, start, secret)
     result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
-    client.usage.record(
-        event_from(
-            path,
-            _model(body),
-            result.to_dict(),
-            raw.headers,
-            status=raw.status,
-            attempts=retries + 1,
-            latency=time.monotonic() - start,
-        )
+    client.usage.count(
+        path, _model(body), result.to_dict(), raw.headers, raw.status, retries + 1, start
     )
     return result
 

@@ -10,11 +10,12 @@ Nothing here ever sees the API key.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._prices import Price, cost_usd
+from ._prices import Price, cost_usd, price_for
 
 log = logging.getLogger("rawgpt.request")
 
@@ -42,14 +43,34 @@ class RequestEvent:
 
 @dataclass(slots=True)
 class ModelUsage:
-    """Running totals for one model."""
+    """Running totals for one model; the cost is derived from the tokens and the price."""
 
     requests: int = 0
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_requests: int = 0  # requests of a model without a known price
+    price: Price | None = None  # USD per 1M tokens (input, output); None: unknown model
+
+    @property
+    def cost_usd(self) -> float:
+        if self.price is None:
+            return 0.0
+        return (self.prompt_tokens * self.price[0] + self.completion_tokens * self.price[1]) / 1e6
+
+    @property
+    def unpriced_requests(self) -> int:
+        """Requests of a model without a known price (their cost is not in cost_usd)."""
+        return self.requests if self.price is None else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "failed": self.failed,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "unpriced_requests": self.unpriced_requests,
+        }
 
 
 @dataclass
@@ -60,23 +81,51 @@ class Usage:
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
     hooks: list[Callable[[RequestEvent], None]] = field(default_factory=list)
 
-    def record(self, event: RequestEvent) -> None:
-        model = event.model or "unknown"
+    def _totals(self, model: str) -> ModelUsage:
         totals = self.by_model.get(model)
         if totals is None:
-            totals = self.by_model[model] = ModelUsage()
+            totals = self.by_model[model] = ModelUsage(price=price_for(model, self.prices))
+        return totals
+
+    def count(
+        self,
+        path: str,
+        model: str | None,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str],
+        status: int,
+        attempts: int,
+        started: float,
+    ) -> None:
+        """A successful plain response: the hot path, which builds no event unless asked."""
+        if self.hooks or log.isEnabledFor(logging.DEBUG):
+            latency = time.monotonic() - started
+            self.record(
+                event_from(
+                    path, model, body, headers, status=status, attempts=attempts, latency=latency
+                )
+            )
+            return
+        totals = self._totals(model or "unknown")
+        totals.requests += 1
+        usage = body.get("usage")
+        if type(usage) is dict:
+            totals.prompt_tokens += usage.get("prompt_tokens") or 0
+            totals.completion_tokens += usage.get("completion_tokens") or 0
+
+    def record(self, event: RequestEvent) -> None:
+        """Add one finished request's event to the totals, then hooks and the DEBUG log."""
+        totals = self._totals(event.model or "unknown")
         totals.requests += 1
         if event.error is not None:
             totals.failed += 1
-        if event.prompt_tokens or event.completion_tokens:
-            totals.prompt_tokens += event.prompt_tokens
-            totals.completion_tokens += event.completion_tokens
-            cost = cost_usd(model, event.prompt_tokens, event.completion_tokens, self.prices)
-            event.cost_usd = cost
-            if cost is None:
-                totals.unpriced_requests += 1
-            else:
-                totals.cost_usd += cost
+        totals.prompt_tokens += event.prompt_tokens
+        totals.completion_tokens += event.completion_tokens
+        if totals.price is not None:
+            event.cost_usd = cost_usd(
+                event.model or "unknown", event.prompt_tokens, event.completion_tokens,
+                {event.model or "unknown": totals.price},
+            )  # fmt: skip
         for hook in self.hooks:
             try:
                 hook(event)
@@ -85,7 +134,7 @@ class Usage:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s -> %s in %.1f ms (request_id %s, %d+%d tokens)",
-                event.path, model, event.status, event.latency * 1000, event.request_id,
+                event.path, event.model, event.status, event.latency * 1000, event.request_id,
                 event.prompt_tokens, event.completion_tokens,
                 extra={"rawgpt": asdict(event)},
             )  # fmt: skip
@@ -113,7 +162,7 @@ class Usage:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),
-            "by_model": {name: asdict(m) for name, m in self.by_model.items()},
+            "by_model": {name: m.to_dict() for name, m in self.by_model.items()},
         }
 
 

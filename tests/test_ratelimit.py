@@ -76,6 +76,7 @@ def fake() -> FakeClock:
 
 
 def make(fake: FakeClock, **kwargs: Any) -> RateLimiter:
+    kwargs.setdefault("learn_margin", 0.0)  # exact arithmetic; the margin has its own test
     return RateLimiter(clock=fake.now, timer=fake.call_later, rng=random.Random(1), **kwargs)
 
 
@@ -592,3 +593,18 @@ def test_invalid_caps_are_refused() -> None:
         RateLimiter(rpm=0)
     with pytest.raises(ValueError):
         RateLimiter(tpm=-5)
+
+
+async def test_learning_keeps_a_margin_for_the_send_to_admission_gap(fake: FakeClock) -> None:
+    """The server admitted the request a little after we sent it: 20 ms of refill (and
+    one unit) are not credited, so a learned level never runs ahead of the server's."""
+    got = {}
+    for margin in (0.0, 0.02):
+        rl = make(fake, learn_margin=margin)
+        h = headers(rpm=600, rem_req=100, tpm=60_000, rem_tok=5000)
+        rl.release(await rl.acquire(KEY, 10), h)
+        s = snap(rl)
+        got[margin] = (s["remaining_requests"], s["remaining_tokens"])
+    assert got[0.0] == (100, 5000)
+    assert got[0.02][0] == 98  # 100 - (1 + 10/s * 0.02) = 98.8
+    assert 4978 <= got[0.02][1] <= 4979  # 5000 - (1 + 1000/s * 0.02) = 4979
