@@ -1,4 +1,4 @@
-"""The ``rawgpt`` command line: ``chat`` and ``mock-server``.
+"""The ``rawgpt`` command line: ``chat``, ``batch`` and ``mock-server``.
 
 It uses only the public client and MockServer, like any other program would.
 """
@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from . import _mock_cli
+from . import _batch_cli, _mock_cli
 from ._client import AsyncClient
 from ._errors import OpenAIError
 
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer from an in-process MockServer: no key, no network",
     )
+    _batch_cli.add_parser(sub)
     _mock_cli.add_parser(sub)
     return parser
 
@@ -91,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "chat":
             return asyncio.run(_chat(args))
+        if args.command == "batch":
+            return asyncio.run(_batch_cli.run(args))
         return asyncio.run(_mock_cli.run(args))
     except OpenAIError as exc:
         print(f"rawgpt: error: {exc}", file=sys.stderr)
