@@ -2,13 +2,15 @@
 
 Every client has the same three coroutines: ``one()`` sends one non-streamed
 chat completion and returns its content, ``stream()`` reads one streamed chat
-completion chunk by chunk and returns the joined content, ``close()`` lets go
-of the connections. Libraries are imported inside ``make()`` so a worker
+completion chunk by chunk and returns the joined content with the
+``time.perf_counter()`` at which its first non-empty piece arrived, ``close()``
+lets go of the connections. Libraries are imported inside ``make()`` so a worker
 process only ever imports the client it measures.
 """
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any, Protocol
 
 MODEL = "gpt-4o-mini"
@@ -18,15 +20,16 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "user", "content": "Write one short paragraph about why foxes jump over dogs."},
 ]
 API_KEY = "sk-bench"
-DEFAULT_NAMES = ("bare", "rawgpt", "sdk", "sdk-aiohttp")
+DEFAULT_NAMES = ("bare", "rawgpt", "sdk", "sdk-aiohttp", "httpx")
 # Also measurable on request: rawgpt without its default rate limiter (rate_limiter=False).
 NAMES = (*DEFAULT_NAMES, "rawgpt-nolimit")
 LABELS = {
     "bare": "bare aiohttp+orjson",
     "rawgpt": "rawgpt",
     "rawgpt-nolimit": "rawgpt, rate_limiter=False",
-    "sdk": "openai SDK (httpx)",
-    "sdk-aiohttp": "openai SDK (aiohttp)",
+    "sdk": "openai SDK (default transport)",
+    "sdk-aiohttp": "openai SDK (aiohttp backend)",
+    "httpx": "raw httpx+orjson",
 }
 
 
@@ -36,7 +39,7 @@ class Unavailable(Exception):
 
 class Client(Protocol):
     async def one(self) -> str: ...
-    async def stream(self) -> str: ...
+    async def stream(self) -> tuple[str, float]: ...
     async def close(self) -> None: ...
 
 
@@ -64,7 +67,8 @@ class Bare:
         content: str = d["choices"][0]["message"]["content"]
         return content
 
-    async def stream(self) -> str:
+    async def stream(self) -> tuple[str, float]:
+        first = 0.0
         body = {"model": MODEL, "messages": MESSAGES, "max_tokens": MAX_TOKENS, "stream": True}
         loads = self._loads
         parts: list[str] = []
@@ -79,11 +83,62 @@ class Bare:
                         break
                     content = loads(line[6:])["choices"][0]["delta"].get("content")
                     if content:
+                        if not parts:
+                            first = perf_counter()
                         parts.append(content)
-        return "".join(parts)
+        return "".join(parts), first
 
     async def close(self) -> None:
         await self._session.close()
+
+
+class Httpx:
+    """Raw httpx, written like the floor: one AsyncClient, orjson both ways, SSE lines by hand."""
+
+    def __init__(self, base_url: str, max_connections: int) -> None:
+        import httpx
+        import orjson
+
+        self._loads = orjson.loads
+        self._dumps = orjson.dumps
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(600.0, connect=5.0))
+        self._url = base_url + "/chat/completions"
+        self._headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+
+    async def one(self) -> str:
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": MAX_TOKENS}
+        resp = await self._client.post(self._url, content=self._dumps(body), headers=self._headers)
+        if resp.status_code != 200:
+            raise RuntimeError(f"HTTP {resp.status_code}")
+        content: str = self._loads(resp.content)["choices"][0]["message"]["content"]
+        return content
+
+    async def stream(self) -> tuple[str, float]:
+        first = 0.0
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": MAX_TOKENS, "stream": True}
+        loads = self._loads
+        parts: list[str] = []
+        async with self._client.stream(
+            "POST", self._url, content=self._dumps(body), headers=self._headers
+        ) as resp:
+            if resp.status_code != 200:
+                raise RuntimeError(f"HTTP {resp.status_code}")
+            async for line in resp.aiter_lines():
+                if line.startswith("data: "):
+                    if line.startswith("data: [DONE]"):
+                        break
+                    content = loads(line[6:])["choices"][0]["delta"].get("content")
+                    if content:
+                        if not parts:
+                            first = perf_counter()
+                        parts.append(content)
+        return "".join(parts), first
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 class RawGPT:
@@ -104,7 +159,8 @@ class RawGPT:
         content: str = r.choices[0].message.content
         return content
 
-    async def stream(self) -> str:
+    async def stream(self) -> tuple[str, float]:
+        first = 0.0
         parts: list[str] = []
         stream = await self._client.chat.completions.create(
             model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True
@@ -113,8 +169,10 @@ class RawGPT:
             async for chunk in stream:
                 content = chunk.choices[0].delta.content
                 if content:
+                    if not parts:
+                        first = perf_counter()
                     parts.append(content)
-        return "".join(parts)
+        return "".join(parts), first
 
     async def close(self) -> None:
         await self._client.close()
@@ -131,6 +189,8 @@ class SDK:
 
         extra: dict[str, Any] = {}
         if aiohttp_backend:
+            if not hasattr(openai, "DefaultAioHttpClient"):
+                raise Unavailable(f"openai {openai.__version__} has no DefaultAioHttpClient")
             try:
                 extra["http_client"] = openai.DefaultAioHttpClient()
             except Exception as exc:  # missing extra: openai raises on construction
@@ -140,28 +200,26 @@ class SDK:
         )
 
     async def one(self) -> str:
-        r = await self._client.chat.completions.create(
-            model=MODEL,
-            messages=_SDK_MESSAGES,
-            max_tokens=MAX_TOKENS,
-        )
+        create = self._client.chat.completions.create
+        r = await create(model=MODEL, messages=_SDK_MESSAGES, max_tokens=MAX_TOKENS)
         content = r.choices[0].message.content
         return content or ""
 
-    async def stream(self) -> str:
+    async def stream(self) -> tuple[str, float]:
+        first = 0.0
         parts: list[str] = []
-        stream = await self._client.chat.completions.create(
-            model=MODEL,
-            messages=_SDK_MESSAGES,
-            max_tokens=MAX_TOKENS,
-            stream=True,
+        create = self._client.chat.completions.create
+        stream = await create(
+            model=MODEL, messages=_SDK_MESSAGES, max_tokens=MAX_TOKENS, stream=True
         )
         async with stream:
             async for chunk in stream:
                 content = chunk.choices[0].delta.content
                 if content:
+                    if not parts:
+                        first = perf_counter()
                     parts.append(content)
-        return "".join(parts)
+        return "".join(parts), first
 
     async def close(self) -> None:
         await self._client.close()
@@ -169,20 +227,18 @@ class SDK:
 
 def make(name: str, base_url: str, max_connections: int) -> Client:
     """Build client ``name`` (call inside the running event loop)."""
-    if name == "bare":
-        return Bare(base_url, max_connections)
-    if name == "rawgpt":
-        return RawGPT(base_url)
-    if name == "rawgpt-nolimit":
-        return RawGPT(base_url, limiter=False)
-    if name == "sdk":
-        return SDK(base_url, aiohttp_backend=False)
-    if name == "sdk-aiohttp":
-        try:
-            import openai
-        except ImportError as exc:
-            raise Unavailable(f"openai not installed: {exc}") from exc
-        if not hasattr(openai, "DefaultAioHttpClient"):
-            raise Unavailable(f"openai {openai.__version__} has no DefaultAioHttpClient")
-        return SDK(base_url, aiohttp_backend=True)
-    raise ValueError(f"unknown client {name!r}; known: {', '.join(NAMES)}")
+    factories: dict[str, Any] = {
+        "bare": lambda: Bare(base_url, max_connections),
+        "httpx": lambda: Httpx(base_url, max_connections),
+        "rawgpt": lambda: RawGPT(base_url),
+        "rawgpt-nolimit": lambda: RawGPT(base_url, limiter=False),
+        "sdk": lambda: SDK(base_url, aiohttp_backend=False),
+        "sdk-aiohttp": lambda: SDK(base_url, aiohttp_backend=True),
+    }
+    if name not in factories:
+        raise ValueError(f"unknown client {name!r}; known: {', '.join(NAMES)}")
+    try:
+        client: Client = factories[name]()
+    except ImportError as exc:  # an optional library (the bench extra) is missing
+        raise Unavailable(f"{LABELS[name]} needs a missing package: {exc}") from exc
+    return client

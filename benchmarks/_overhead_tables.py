@@ -9,6 +9,7 @@ from benchmarks._payloads import STREAM_EVENTS
 from benchmarks._report import fmt, median, ratio, table
 
 Summary = dict[str, dict[str, dict[str, float]]]  # client -> scenario -> medians
+OPTIONAL = ("p50_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms", "maxrss_kb")
 
 SHORT = {
     "bare": "bare",
@@ -16,6 +17,7 @@ SHORT = {
     "sdk": "SDK",
     "sdk-aiohttp": "SDK-aio",
     "rawgpt-nolimit": "rawgpt-nolim",
+    "httpx": "httpx",
 }
 
 
@@ -43,6 +45,10 @@ def summarize(records: list[dict[str, Any]]) -> Summary:
             "core_use": median([x["cpu_s"] / x["wall_s"] for x in runs]),
             "runs": len(runs),
         }
+        for key in OPTIONAL:  # the suite's worker records these too
+            values = [x[key] for x in runs if x.get(key) is not None]
+            if values:
+                out[client][scenario][key] = median(values)
     return out
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 _PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
-PACKAGES = ("rawgpt", "aiohttp", "orjson", "openai", "httpx", "httpx2", "pydantic")
+PACKAGES = ("rawgpt", "aiohttp", "orjson", "openai", "httpx", "httpx2", "pydantic", "httpx-sse")
 
 
 def child_env() -> dict[str, str]:
@@ -43,6 +43,24 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             info[name] = "not installed"
     return info
+
+
+def _first_line(path: str, prefix: str) -> str:
+    try:
+        with open(path) as f:
+            return next((x.split(":", 1)[1].strip() for x in f if x.startswith(prefix)), "?")
+    except OSError:
+        return "?"
+
+
+def machine() -> str:
+    """CPU model, logical CPUs, memory and OS, in one line (Linux details when available)."""
+    cpu = _first_line("/proc/cpuinfo", "model name")
+    if cpu == "?":
+        cpu = platform.processor() or platform.machine()
+    mem = _first_line("/proc/meminfo", "MemTotal")
+    memory = f", {int(mem.split()[0]) / 2**20:.1f} GiB RAM" if mem.endswith("kB") else ""
+    return f"{cpu}, {os.cpu_count()} logical CPUs{memory}, {platform.platform()}"
 
 
 def print_versions(info: dict[str, str]) -> None:

@@ -64,24 +64,28 @@ def run_once(code: str, env: dict[str, str], cwd: str) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(rounds: int) -> list[dict[str, Any]]:
+def measure(rounds: int, statements: dict[str, str] = STATEMENTS) -> list[dict[str, Any]]:
+    """``rounds`` fresh processes per statement, interleaved, after one warm-up run each."""
     env = child_env()
-    names = list(STATEMENTS)
+    names = list(statements)
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as cwd:
         for name in names:  # warm-up: bytecode caches, page cache
-            run_once(STATEMENTS[name], env, cwd)
+            run_once(statements[name], env, cwd)
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
-                wall, cpu = run_once(STATEMENTS[name], env, cwd)
+                wall, cpu = run_once(statements[name], env, cwd)
                 records.append({"statement": name, "round": r, "wall_s": wall, "cpu_s": cpu})
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     return records
 
 
-def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def summarize(
+    records: list[dict[str, Any]], statements: dict[str, str] = STATEMENTS, baseline: str = BASELINE
+) -> dict[str, dict[str, float]]:
+    """Per statement: median wall and CPU seconds, the wall range, and both net of ``baseline``."""
     out = {}
-    for name in STATEMENTS:
+    for name in statements:
         runs = [x for x in records if x["statement"] == name]
         out[name] = {
             "wall_s": median([x["wall_s"] for x in runs]),
@@ -89,7 +93,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             "wall_min": min(x["wall_s"] for x in runs),
             "wall_max": max(x["wall_s"] for x in runs),
         }
-    base = out[BASELINE]
+    base = out[baseline]
     for cell in out.values():
         cell["net_wall_s"] = cell["wall_s"] - base["wall_s"]
         cell["net_cpu_s"] = cell["cpu_s"] - base["cpu_s"]

@@ -4,17 +4,18 @@
 
 A canned OpenAI-compatible server runs in its own process (``benchmarks._canned``),
 so ``time.process_time()`` in each client process counts the client's work only.
-Four clients are measured on the same server, each round in a fresh process per
+Five clients are measured on the same server, each round in a fresh process per
 client (imports, GC state and pools of one never touch another):
 
 - ``bare``: the floor, one ``aiohttp.ClientSession`` with orjson both ways;
 - ``rawgpt``: ``rawgpt.AsyncClient``;
-- ``sdk``: ``openai.AsyncOpenAI`` on its default httpx transport;
-- ``sdk-aiohttp``: the same with ``openai.DefaultAioHttpClient()`` (skipped if missing).
+- ``sdk``: ``openai.AsyncOpenAI`` on its default transport (httpx, or httpx2 in openai 3);
+- ``sdk-aiohttp``: the same with ``openai.DefaultAioHttpClient()`` (skipped if missing);
+- ``httpx``: raw ``httpx.AsyncClient`` with orjson, written like the floor.
 
 Scenarios: non-streamed completions one at a time, non-streamed completions with 64
 in flight, and a 200-chunk stream one at a time. Each worker warms up before it
-is timed. Clients run interleaved (round r starts with client r mod 4; bare and
+is timed. Clients run interleaved (round r starts with client r mod 5; bare and
 rawgpt, cheap to run but the noisiest pair, run several times per round), and
 each cell of the table is the median over runs; the ratios divide those medians.
 """
@@ -59,22 +60,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def run_worker(
-    client: str, url: str, plan: str, concurrency: int, env: dict[str, str]
+    client: str, urls: dict[str, str], plan: str, concurrency: int, env: dict[str, str]
 ) -> list[dict[str, Any]] | str:
     """One fresh client process; its results, or why the client is unavailable."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "benchmarks._worker",
-        "--client",
-        client,
-        "--url",
-        url,
-        "--plan",
-        plan,
-        "--concurrency",
-        str(concurrency),
-    ]
+    cmd = [sys.executable, "-m", "benchmarks._worker", "--client", client, "--url", urls["canned"]]
+    if "mock" in urls:
+        cmd += ["--mock-url", urls["mock"]]
+    cmd += ["--plan", plan, "--concurrency", str(concurrency)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
     if proc.returncode == UNAVAILABLE_EXIT:
         return str(json.loads(proc.stdout.strip().splitlines()[-1])["unavailable"])
@@ -106,7 +98,12 @@ def schedule(clients: list[str], r: int, fast_repeats: int) -> list[str]:
 
 
 def run_rounds(
-    url: str, clients: list[str], plan: str, rounds: int, fast_repeats: int, concurrency: int
+    urls: dict[str, str],
+    clients: list[str],
+    plan: str,
+    rounds: int,
+    fast_repeats: int,
+    concurrency: int,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every client in a fresh process per run, rounds interleaved; all records and the skipped."""
     env = child_env()
@@ -118,14 +115,14 @@ def run_rounds(
             if client in skipped:
                 continue
             started = time.perf_counter()
-            got = run_worker(client, url, plan, concurrency, env)
+            got = run_worker(client, urls, plan, concurrency, env)
             if isinstance(got, str):
                 skipped[client] = got
                 print(f"note: skipping {client}: {got}", file=sys.stderr)
                 continue
-            cells = ", ".join(f"{x['scenario']} {x['cpu_ms_per']:.3f} ms" for x in got)
+            cells = ", ".join(f"{x['scenario']} {x['cpu_ms_per']:.3g}" for x in got)
             print(
-                f"round {r + 1}/{rounds} {client:<12} {cells}  "
+                f"round {r + 1}/{rounds} {client:<12} CPU ms: {cells}  "
                 f"({time.perf_counter() - started:.1f}s)",
                 file=sys.stderr,
             )
@@ -178,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     with running_server(child_env(), str(ROOT), per_event=args.per_event) as url:
-        records, skipped = run_rounds(url, clients, plan, rounds, fast_repeats, args.concurrency)
+        records, skipped = run_rounds(
+            {"canned": url}, clients, plan, rounds, fast_repeats, args.concurrency
+        )
     elapsed = time.perf_counter() - started
     shown = [c for c in clients if c not in skipped]
     summary = summarize(records)

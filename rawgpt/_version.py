@@ -1,24 +1,19 @@
-"""The package version, read lazily from the installed metadata."""
+"""The package version (one literal: pyproject reads it from here) and the User-Agent."""
 
 from __future__ import annotations
 
-import functools
-import platform
+import sys
+
+__version__ = "0.1.0"
+
+_USER_AGENT = f"rawgpt/{__version__} Python/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-@functools.cache
 def version() -> str:
-    """rawgpt's installed version ("0+unknown" when run from a bare source tree)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as _dist_version
-
-    try:
-        return _dist_version("rawgpt")
-    except PackageNotFoundError:
-        return "0+unknown"
+    """rawgpt's version."""
+    return __version__
 
 
-@functools.cache
 def user_agent() -> str:
     """The User-Agent header value."""
-    return f"rawgpt/{version()} Python/{platform.python_version()}"
+    return _USER_AGENT
