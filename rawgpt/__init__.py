@@ -36,6 +36,7 @@ from ._streaming import AsyncStream
 from ._usage import ModelUsage, RequestEvent, Usage
 
 if TYPE_CHECKING:
+    from ._redis_limiter import RedisRateLimiter
     from ._sync import Client, OpenAI, Stream
 
 AsyncOpenAI = AsyncClient
@@ -66,6 +67,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RateLimiter",
+    "RedisRateLimiter",
     "RequestEvent",
     "RequestTooLargeError",
     "Response",
@@ -84,6 +86,10 @@ def __getattr__(name: str) -> Any:
         from . import _sync
 
         return getattr(_sync, name)
+    if name == "RedisRateLimiter":  # loads on first use; redis-py itself only when built
+        from ._redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter
     if name == "__version__":  # importlib.metadata only when asked for
         from ._version import version
 

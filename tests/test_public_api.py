@@ -12,7 +12,7 @@ PUBLIC = {
     "OpenAIError", "PermissionDeniedError", "QuotaExceededError", "RateLimitError",
     "Response", "Retry", "Stream", "Timeout", "UnprocessableEntityError", "View",
     "RateLimiter", "RequestTooLargeError", "RequestEvent", "ModelUsage", "Usage",
-    "__version__",
+    "RedisRateLimiter", "__version__",
 }  # fmt: skip
 
 

@@ -1,0 +1,134 @@
+"""RedisRateLimiter's arithmetic outside Redis: release arguments, cool-downs, fallback shares.
+
+Nothing here talks to Redis; ``_redis_limiter`` does, with the scripts in
+``_redis_lua``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Hashable, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ._buckets import Bucket
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    QuotaExceededError,
+    RequestTooLargeError,
+)
+from ._ratelimit import MAX_COOL_DOWN
+from ._ratelimit_headers import cool_down_for, too_large, usable_limits
+
+if TYPE_CHECKING:
+    from ._ratelimit_state import KeyState
+    from ._redis_line import Line, SharedTicket
+
+
+def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:
+    return RequestTooLargeError(
+        f"request needs ~{cost} tokens but the limit for {name} is {int(limit)} tokens per "
+        "minute: it can never be admitted; shorten the prompt or lower max_tokens"
+    )
+
+
+def cool_down(error: APIError | None, rng: random.Random) -> float:
+    """Seconds every sender pauses after this outcome (0.0: none), jitter included."""
+    if not isinstance(error, APIStatusError) or error.status_code != 429:
+        return 0.0
+    if isinstance(error, QuotaExceededError) or too_large(error):
+        return 0.0
+    wait = min(cool_down_for(error), MAX_COOL_DOWN)
+    return wait + rng.uniform(0.0, max(0.05, wait * 0.1))
+
+
+def release_args(
+    ticket: SharedTicket,
+    headers: Mapping[str, str] | None,
+    error: APIError | None,
+    sent: bool,
+    elapsed: float,
+    caps: tuple[int, int, float],
+    cool: float,
+    ttl_ms: int,
+) -> list[float | int | str]:
+    """ARGV for the release script (see ``_redis_lua.RELEASE``)."""
+    seen: list[int] = []
+    for kind in ("requests", "tokens"):
+        limits = usable_limits(headers, kind) if headers else None
+        seen.extend(limits if limits is not None else (-1, -1))
+    limited = isinstance(error, APIStatusError) and error.status_code == 429
+    flags = (sent, headers is not None or error is not None, error is None, limited)
+    return [
+        str(ticket.req_mark),
+        ticket.cost,
+        *(int(f) for f in flags),
+        repr(max(0.0, elapsed)),
+        ticket.req_mark,
+        ticket.tok_mark,
+        *seen,
+        caps[0],
+        caps[1],
+        repr(caps[2]),
+        repr(cool),
+        ttl_ms,
+    ]
+
+
+def record_outcome(
+    ticket: SharedTicket, error: APIError | None, sent: bool, *, known: bool, now: float
+) -> None:
+    """Feed the outcome to this process's circuit breaker (network failures may be local)."""
+    breaker = ticket.state.breaker
+    if breaker is None:
+        return
+    if sent and known:
+        failed = isinstance(error, APIConnectionError) or (
+            isinstance(error, APIStatusError) and error.status_code >= 500
+        )
+        breaker.record(not failed, now, probe=ticket.probe)
+    elif ticket.probe:
+        breaker.abandon()
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+def share_out(
+    lines: Mapping[Hashable, Line],
+    states: Mapping[Hashable, KeyState],
+    rpm: int | None,
+    tpm: int | None,
+    now: float,
+) -> None:
+    """Redis failed: limit this process to its share of what Redis knew, from empty.
+
+    N limiters asked Redis for admission lately; each takes 1/N of the learned
+    limits (the rpm/tpm caps included), its buckets starting empty as the
+    shared ones were kept. N processes each assuming the whole limit would send
+    N times too much.
+    """
+    for key, line in lines.items():
+        state, view = states.get(key), line.view
+        if state is None or view is None or not view[0]:
+            continue
+        n = max(1.0, view[8])
+        state.rpm = _share(view[1], n, rpm)
+        state.tpm = _share(view[3], n, tpm)
+        state.requests = None if state.rpm is None else Bucket(state.rpm, 0, now)
+        state.tokens = None if state.tpm is None else Bucket(state.tpm, 0, now)
+        state.learned = True
+
+
+def _share(limit: float, n: float, cap: int | None) -> int | None:
+    if limit <= 0:
+        return cap
+    share = max(1, int(limit / n))
+    return share if cap is None else min(cap, share)

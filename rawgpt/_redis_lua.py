@@ -1,0 +1,198 @@
+"""The Lua scripts behind RedisRateLimiter: admission and release, atomic inside Redis.
+
+One hash per (base_url, model) holds what ``KeyState`` holds in process:
+
+    learned       1 once rate-limit headers (or rpm/tpm without headers) set the buckets
+    rl rv rs      request bucket: limit per minute, level, stamp (Redis TIME, seconds)
+    tl tv ts      token bucket: the same
+    rc tc         requests and tokens charged so far: the marks tickets learn against
+    cd            cool-down until (Redis TIME)
+    win           the slow-start window while nothing is learned
+
+and three more keys go with it: a sorted set of in-flight leases (member: the
+request's number, score: when the lease lapses), so a crashed process's
+requests stop counting against the slow-start window after ``lease`` seconds;
+a sorted set of the limiters (processes) that asked lately, so that if Redis
+fails each knows its share; and a hash of the heads waiting in line across
+processes (see ADMIT). Every key gets a PEXPIRE on every call: abandoned state
+disappears by itself.
+
+Every clock reading is ``redis.call('TIME')``: machines with skewed clocks agree.
+Floats leave Lua as strings (Lua numbers would be truncated to integers). Each
+reply ends with the view the snapshot shows: learned, rl, rv, tl, tv (-1 when
+unknown), win, leases in flight, seconds of cool-down left, limiters sharing.
+"""
+
+from __future__ import annotations
+
+# State in, helpers, state out: shared by both scripts.
+_PRELUDE = """
+local s, leases, members = KEYS[1], KEYS[2], KEYS[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local f = redis.call('HMGET', s, 'learned', 'rl', 'rv', 'rs', 'tl', 'tv', 'ts', 'rc', 'tc',
+                     'cd', 'win')
+local learned = f[1] == '1'
+local rl, rv, rs = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
+local tl, tv, ts = tonumber(f[5]), tonumber(f[6]), tonumber(f[7])
+local rc, tc = tonumber(f[8]) or 0, tonumber(f[9]) or 0
+local cd, win = tonumber(f[10]) or 0, tonumber(f[11]) or 1
+redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+
+local function g(x) return string.format('%.17g', x) end
+local function refill(limit, level, stamp)
+  if now > stamp then
+    level = level + (now - stamp) * limit / 60
+    if level > limit then level = limit end
+  end
+  return level
+end
+local function clamp(level, limit) return math.max(-limit, math.min(level, limit)) end
+local function save(ttl)
+  local fields = {'learned', learned and '1' or '0', 'rc', g(rc), 'tc', g(tc), 'cd', g(cd),
+                  'win', g(win)}
+  if rl then for _, v in ipairs({'rl', g(rl), 'rv', g(rv), 'rs', g(rs)}) do
+    table.insert(fields, v) end end
+  if tl then for _, v in ipairs({'tl', g(tl), 'tv', g(tv), 'ts', g(ts)}) do
+    table.insert(fields, v) end end
+  redis.call('HSET', s, unpack(fields))
+  for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+end
+local function view(reply)
+  for _, v in ipairs({learned and '1' or '0', rl and g(rl) or '-1',
+                      rl and g(refill(rl, rv, rs)) or '-1', tl and g(tl) or '-1',
+                      tl and g(refill(tl, tv, ts)) or '-1', g(win),
+                      tostring(redis.call('ZCARD', leases)), g(math.max(0, cd - now)),
+                      tostring(redis.call('ZCOUNT', members, now, '+inf'))}) do
+    table.insert(reply, v)
+  end
+  return reply
+end
+"""
+
+# ARGV: cost, lease seconds, key ttl ms, slow-start poll seconds, limiter id, seconds it
+# counts as a member after asking, queue number (0: none yet), longest wait the caller
+# accepts (-1: any). Reply: {'ok', request number, tokens mark, view...} | {'wait', seconds,
+# window full 0/1, queue number, view...} | {'big', token limit, view...}
+#
+# FIFO across processes: a head told to wait gets a queue number and an entry in the queue
+# hash (number -> "cost lapse"); a head is admitted only when the buckets also hold what
+# every older waiting head needs, and its wait counts their demand too. So small requests
+# cannot starve a large one, and the heads of N processes wake one after the other, not
+# all at once. An entry lapses if its head does not come back (0.5 s after its time).
+ADMIT = (
+    _PRELUDE
+    + """
+local cost, lease, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local qn, most, queue = tonumber(ARGV[7]), tonumber(ARGV[8]), KEYS[4]
+redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
+redis.call('ZADD', members, now + tonumber(ARGV[6]), ARGV[5])
+redis.call('PEXPIRE', members, ttl)
+if tl and cost > tl then return view({'big', g(tl)}) end
+local wait, full = cd - now, 0
+if wait <= 0 then
+  wait = 0
+  if not learned then
+    if redis.call('ZCARD', leases) >= win then wait, full = poll, 1 end
+  else
+    local n, tokens = 0, 0  -- what the older waiting heads need before us
+    local entries = redis.call('HGETALL', queue)
+    for i = 1, #entries, 2 do
+      local id = tonumber(entries[i])
+      local need, lapse = string.match(entries[i + 1], '(%S+) (%S+)')
+      if tonumber(lapse) <= now then
+        redis.call('HDEL', queue, entries[i])
+      elseif id ~= qn and (qn == 0 or id < qn) then
+        n, tokens = n + 1, tokens + tonumber(need)
+      end
+    end
+    if rl then
+      rv, rs = refill(rl, rv, rs), now
+      if n + 1 - rv > 1e-6 then wait = (n + 1 - rv) * 60 / rl end
+    end
+    if tl then
+      tv, ts = refill(tl, tv, ts), now
+      local missing = tokens + math.min(cost, tl) - tv
+      if missing > 1e-6 then wait = math.max(wait, missing * 60 / tl) end
+    end
+  end
+end
+if wait > 0 then
+  if qn == 0 then qn = redis.call('HINCRBY', s, 'qc', 1) end
+  if learned and (most < 0 or wait <= most) then  -- keep our place (cool-downs included)
+    redis.call('HSET', queue, qn, cost .. ' ' .. g(now + wait + 0.5))
+    redis.call('PEXPIRE', queue, ttl)
+  else  -- slow start has no line; a head that cannot wait so long leaves it
+    redis.call('HDEL', queue, qn)
+  end
+  return view({'wait', g(wait), tostring(full), tostring(qn)})
+end
+if qn > 0 then redis.call('HDEL', queue, qn) end
+rc, tc = rc + 1, tc + cost
+if rl then rv = rv - 1 end
+if tl then tv = tv - cost end
+redis.call('ZADD', leases, now + lease, g(rc))
+save(ttl)
+return view({'ok', g(rc), g(tc)})
+"""
+)
+
+# ARGV: request number, cost, sent, known, ok, limited (0/1 each), seconds since the send,
+# request mark, token mark, seen request limit, remaining, seen token limit, remaining
+# (-1 when unusable), rpm cap, tpm cap (0: none), learn margin, cool-down seconds, ttl ms.
+# Reply: {'done', flags (1 requests learned, 2 tokens learned, 4 cool-down extended), view...}
+RELEASE = (
+    _PRELUDE
+    + """
+local a = {}
+for i = 1, 17 do a[i] = tonumber(ARGV[i]) end
+local cost, sent, known, ok, limited = a[2], a[3] == 1, a[4] == 1, a[5] == 1, a[6] == 1
+local elapsed, margin, cool = a[7], a[16], a[17]
+local flags = 0
+redis.call('ZREM', leases, ARGV[1])
+if not sent then
+  if rl then rv, rs = math.min(rl, refill(rl, rv, rs) + 1), now end
+  if tl then tv, ts = math.min(tl, refill(tl, tv, ts) + cost), now end
+end
+local got = false
+for kind = 1, 2 do
+  local seen, left, cap, since
+  if kind == 1 then seen, left, cap, since = a[10], a[11], a[14], rc - a[8]
+  else seen, left, cap, since = a[12], a[13], a[15], tc - a[9] end
+  if seen > 0 then
+    got = true
+    local limit = seen
+    if cap > 0 then limit = math.min(seen, cap) end
+    local rate = seen / 60
+    local slack = 0
+    if margin > 0 then slack = 1 + rate * margin end
+    local level = left + elapsed * rate - since - slack
+    local old, cur, stamp
+    if kind == 1 then old, cur, stamp = rl, rv, rs else old, cur, stamp = tl, tv, ts end
+    if old and cap > 0 then level = math.min(refill(old, cur, stamp), level) end
+    if old ~= limit then flags = flags + kind end
+    if kind == 1 then rl, rv, rs = limit, clamp(level, limit), now
+    else tl, tv, ts = limit, clamp(level, limit), now end
+  end
+end
+if got then
+  learned = true
+elseif not learned and sent and known then
+  if limited then
+    win = math.max(1, math.floor(win / 2))
+  elseif ok and (a[14] > 0 or a[15] > 0) then
+    if a[14] > 0 then rl, rv, rs = a[14], clamp(a[14] - rc, a[14]), now end
+    if a[15] > 0 then tl, tv, ts = a[15], clamp(a[15] - tc, a[15]), now end
+    learned = true
+  elseif ok then
+    win = math.min(win * 2, 4096)
+  end
+end
+if cool > 0 and now + cool > cd then
+  cd = now + cool
+  flags = flags + 4
+end
+save(ARGV[18])
+return view({'done', tostring(flags)})
+"""
+)
