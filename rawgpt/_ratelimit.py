@@ -27,7 +27,7 @@ from ._errors import (
     RequestTooLargeError,
 )
 from ._ratelimit_headers import cool_down_for, too_large
-from ._ratelimit_state import INF, LEARN_MARGIN, MAX_WINDOW, KeyState, Ticket
+from ._ratelimit_state import INF, LEARN_EVERY, LEARN_MARGIN, MAX_WINDOW, KeyState, Ticket
 
 MAX_COOL_DOWN = 60.0  # a longer server-requested pause is taken as bogus and capped
 Timer = Callable[[float, Callable[[], None]], Any]  # (delay, callback) -> handle with cancel()
@@ -61,6 +61,7 @@ class RateLimiter:
         timer: Timer | None = None,
         rng: random.Random | None = None,
         learn_margin: float = LEARN_MARGIN,
+        learn_every: float = LEARN_EVERY,
     ) -> None:
         if (rpm is not None and rpm < 1) or (tpm is not None and tpm < 1):
             raise ValueError("rpm and tpm must be positive")
@@ -71,6 +72,7 @@ class RateLimiter:
         self._timer = timer
         self._rng = rng or random.Random()
         self._margin = learn_margin
+        self._every = learn_every
         self._states: dict[Hashable, KeyState] = {}
 
     def now(self) -> float:
@@ -86,7 +88,9 @@ class RateLimiter:
         if state is None:
             name = "/".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
             breaker = CircuitBreaker(name=name) if self._breaker else None
-            state = self._states[key] = KeyState(name, self.rpm, self.tpm, breaker, self._margin)
+            state = self._states[key] = KeyState(
+                name, self.rpm, self.tpm, breaker, self._margin, self._every
+            )
         return state
 
     def _check_size(self, state: KeyState, cost: int) -> None:
@@ -208,7 +212,7 @@ class RateLimiter:
         if error is None and sent and headers is not None:  # the common case, kept short
             if state.breaker is not None:
                 state.breaker.record(True, now, probe=ticket.probe)
-            learned = bool(headers) and state.learn(ticket, headers, now)
+            learned = bool(headers) and (state.fresh(now) or state.learn(ticket, headers, now))
             if not state.learned and not learned:
                 if self.rpm or self.tpm:
                     state.configure(now)

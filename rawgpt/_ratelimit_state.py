@@ -23,6 +23,7 @@ from ._ratelimit_headers import usable_limits
 log = logging.getLogger("rawgpt")
 INF = float("inf")
 MAX_WINDOW = 4096
+LEARN_EVERY = 0.05  # seconds between learns from successful answers while far from empty
 LEARN_MARGIN = 0.02  # seconds of refill not credited when learning (send-to-admission delay)
 
 
@@ -51,9 +52,12 @@ class KeyState:
         tpm: int | None,
         breaker: CircuitBreaker | None,
         margin: float = LEARN_MARGIN,
+        every: float = LEARN_EVERY,
     ) -> None:
         self.name = name
         self.margin = margin
+        self.every = every
+        self.learned_at = -INF
         self.rpm = rpm
         self.tpm = tpm
         self.requests: Bucket | None = None
@@ -106,6 +110,16 @@ class KeyState:
         if ticket.probe and self.breaker is not None:
             self.breaker.abandon()
 
+    def fresh(self, now: float) -> bool:
+        """True when a learn from a routine answer can be skipped: one was made less than
+        ``every`` seconds ago and both buckets are far from empty (the hot path at high rates)."""
+        if not self.learned or now - self.learned_at >= self.every:
+            return False
+        req, tok = self.requests, self.tokens
+        return (req is None or req.level > 0.1 * req.limit) and (
+            tok is None or tok.level > 0.1 * tok.limit
+        )
+
     def learn(self, ticket: Ticket, headers: Mapping[str, str], now: float) -> bool:
         """Adopt the server's view from one response's headers; True if any was usable."""
         used = False
@@ -139,6 +153,7 @@ class KeyState:
                 log.info("rate limit changed for %s: %d %s/min", self.name, limit, kind)
         if used:
             self.learned = True
+            self.learned_at = now
         return used
 
     def _slack(self, rate: float) -> float:

@@ -77,6 +77,7 @@ def fake() -> FakeClock:
 
 def make(fake: FakeClock, **kwargs: Any) -> RateLimiter:
     kwargs.setdefault("learn_margin", 0.0)  # exact arithmetic; the margin has its own test
+    kwargs.setdefault("learn_every", 0.0)  # learn from every answer; throttling has its own test
     return RateLimiter(clock=fake.now, timer=fake.call_later, rng=random.Random(1), **kwargs)
 
 
@@ -608,3 +609,23 @@ async def test_learning_keeps_a_margin_for_the_send_to_admission_gap(fake: FakeC
     assert got[0.0] == (100, 5000)
     assert got[0.02][0] == 98  # 100 - (1 + 10/s * 0.02) = 98.8
     assert 4978 <= got[0.02][1] <= 4979  # 5000 - (1 + 1000/s * 0.02) = 4979
+
+
+async def test_routine_answers_teach_at_most_every_learn_every_seconds(fake: FakeClock) -> None:
+    """At high rates learning is throttled while the buckets are far from empty, but an
+    answer after ``learn_every`` (or one that finds a bucket nearly empty) teaches again."""
+    rl = make(fake, learn_every=0.05)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=500))
+    assert snap(rl)["remaining_requests"] == 500
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=300))  # within 50 ms: skipped
+    assert snap(rl)["remaining_requests"] == 499
+    fake.advance(0.06)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=300))
+    assert snap(rl)["remaining_requests"] == 300
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=40))  # 300 -> 40: learned?
+    assert snap(rl)["remaining_requests"] == 299  # no: 300 was far from empty
+    fake.advance(0.06)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=40))
+    assert snap(rl)["remaining_requests"] == 40
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=10))  # 40 < 10%: learns
+    assert snap(rl)["remaining_requests"] == 10
