@@ -16,7 +16,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -24,6 +24,10 @@ from ._client import AsyncClient
 from ._config import Limits
 from ._prices import PRICES, PRICES_DATE, Price
 from ._ratelimit import RateLimiter
+from ._shard import shard_arg, shared_limiter
+
+if TYPE_CHECKING:
+    from ._redis_limiter import RedisRateLimiter
 from .batch import BatchRunner, DuplicateCustomIdError
 
 MOCK_KEY = "sk-mock-no-key-needed"
@@ -44,6 +48,24 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rpm", type=int, help="cap requests per minute")
     p.add_argument("--tpm", type=int, help="cap tokens per minute")
     p.add_argument("--base-url", help="default: $OPENAI_BASE_URL or OpenAI's")
+    p.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share one rate budget with other processes and machines through Redis "
+        "(needs the redis extra)",
+    )
+    p.add_argument(
+        "--redis-namespace",
+        default="rawgpt",
+        metavar="NAME",
+        help="key prefix in Redis: jobs with the same one share a budget (rawgpt)",
+    )
+    p.add_argument(
+        "--shard",
+        type=shard_arg,
+        metavar="I/N",
+        help="handle only shard I of N of the input (by custom_id); one per machine",
+    )
     p.add_argument("--retry-errors", action="store_true", help="send the failed lines again")
     p.add_argument(
         "--prices",
@@ -81,7 +103,7 @@ def load_prices(path: str) -> dict[str, Price]:
 
 @contextlib.asynccontextmanager
 async def _client(
-    args: argparse.Namespace, prices: dict[str, Price] | None
+    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: RateLimiter | None
 ) -> AsyncIterator[AsyncClient]:
     options: dict[str, Any] = {
         "base_url": args.base_url,
@@ -89,8 +111,8 @@ async def _client(
         "limits": Limits(max_connections=max(100, args.concurrency)),
         "prices": prices,
     }
-    if args.rpm or args.tpm:
-        options["rate_limiter"] = RateLimiter(rpm=args.rpm, tpm=args.tpm)
+    if limiter is not None:
+        options["rate_limiter"] = limiter
     if not args.mock:
         async with AsyncClient(**options) as client:
             yield client
@@ -103,16 +125,38 @@ async def _client(
             yield client
 
 
+def _limiter(args: argparse.Namespace) -> RateLimiter | None:
+    """A Redis-shared limiter for ``--redis-url``, an in-process one for ``--rpm``/``--tpm``."""
+    if args.redis_url:
+        return shared_limiter(
+            args.redis_url, rpm=args.rpm, tpm=args.tpm, namespace=args.redis_namespace
+        )
+    if args.rpm or args.tpm:
+        return RateLimiter(rpm=args.rpm, tpm=args.tpm)
+    return None
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run the batch; the exit status (see the module docstring)."""
     try:
         prices = load_prices(args.prices) if args.prices else None
-    except (OSError, ValueError) as exc:
+        limiter = _limiter(args)
+    except (OSError, ValueError, ImportError) as exc:
         return _usage_error(exc)
+    try:
+        return await _run(args, prices, limiter)
+    finally:
+        if args.redis_url and limiter is not None:  # a RedisRateLimiter: close its connections
+            await cast("RedisRateLimiter", limiter).aclose()
+
+
+async def _run(
+    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: RateLimiter | None
+) -> int:
     label = f"the built-in price table of {PRICES_DATE}"
     if args.prices:
         label = f"{args.prices} over {label}"
-    async with _client(args, prices) as client:
+    async with _client(args, prices, limiter) as client:
         try:
             runner = BatchRunner(
                 client,
@@ -124,6 +168,7 @@ async def run(args: argparse.Namespace) -> int:
                 grace=args.grace,
                 progress=sys.stderr,
                 prices=label,
+                shard=args.shard,
             )
         except ValueError as exc:
             return _usage_error(exc)

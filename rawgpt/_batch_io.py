@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import orjson
 
 from ._batch_input import scan_input
 from ._batch_progress import BatchSummary
+from ._shard import Shard, SkipOtherShards, in_shard
 
 _CHUNK = 1 << 16
 
@@ -177,9 +178,18 @@ class Appender:
 
 
 def prepare(
-    requests: str, output: str, errors: str, retry_errors: bool, summary: BatchSummary
-) -> set[str]:
+    requests: str,
+    output: str,
+    errors: str,
+    retry_errors: bool,
+    summary: BatchSummary,
+    shard: Shard | None = None,
+) -> Container[str]:
     """Repair and read the result files, scan the input; the custom_ids to skip.
+
+    With a ``shard``, the ids of every other shard are skipped too, and the
+    summary counts only this shard's lines (duplicates are still looked for
+    across the whole file, so every shard refuses the same input).
 
     Afterwards no id is in both files: an error superseded by a success is
     dropped, and with ``retry_errors`` so is every error whose id is in the input
@@ -193,10 +203,13 @@ def prepare(
         rewrite_without(output, set())
         summary.repairs.append(f"{output}: removed {out_bad} unreadable lines")
     err_ids, err_bad = read_ids(errors)
-    skip = out_ids if retry_errors else out_ids | err_ids
+    done = out_ids if retry_errors else out_ids | err_ids
+    skip: Container[str] = done if shard is None else SkipOtherShards(done, shard)
     scan = scan_input(requests, skip)  # raises on duplicates, before any send
     summary.lines, summary.to_do = scan.lines, scan.to_do
-    summary.skipped = scan.lines - scan.to_do
+    if shard is not None:
+        summary.lines = sum(in_shard(cid, shard) for cid in scan.ids)
+    summary.skipped = summary.lines - scan.to_do
     drop = err_ids & out_ids
     if retry_errors:
         drop |= err_ids & scan.ids

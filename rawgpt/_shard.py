@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 Shard = tuple[int, int]  # (index 1..count, count)
 
 
-def parse_shard(text: str) -> Shard:
-    """``"I/N"`` -> ``(I, N)`` with 1 <= I <= N; ValueError saying what is wrong."""
+def parse_shard(text: str | Shard) -> Shard:
+    """``"I/N"`` (or ``(I, N)``) -> ``(I, N)`` with 1 <= I <= N; ValueError saying what is wrong."""
+    if isinstance(text, tuple):
+        text = "/".join(map(str, text))
     index, slash, count = text.strip().partition("/")
     try:
         i, n = int(index), int(count)

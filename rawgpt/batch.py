@@ -23,6 +23,9 @@ every input custom_id is in exactly one of the two files. Duplicate custom_ids
 raise ``DuplicateCustomIdError`` before anything is sent. ``stop()`` (the CLI
 calls it on SIGINT / SIGTERM) stops new sends and waits up to ``grace``
 seconds for the ones in flight; a second ``stop()`` abandons them at once.
+
+``shard="I/N"`` runs only shard I of N (a stable hash of the custom_id): N
+machines split one input, each with its own output, one RedisRateLimiter budget.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from ._batch_progress import BatchSummary, Progress, peak_rss_mb
 from ._batch_records import bad_input, failure, is_fatal, success
 from ._client import AsyncClient
 from ._prices import PRICES_DATE
+from ._shard import Shard, parse_shard
 from ._usage import RequestEvent
 
 __all__ = ["BatchRunner", "BatchSummary", "DuplicateCustomIdError", "run_batch"]
@@ -63,6 +67,7 @@ class BatchRunner:
         progress_interval: float | None = None,
         fsync_interval: float = 1.0,
         prices: str | None = None,
+        shard: Shard | str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -79,6 +84,7 @@ class BatchRunner:
         self.retry_errors = retry_errors
         self.grace = grace
         self.fsync_interval = fsync_interval
+        self.shard = None if shard is None else parse_shard(shard)
         self.summary = BatchSummary(prices=prices or _prices_label(client))
         self._progress = (
             None
@@ -104,7 +110,7 @@ class BatchRunner:
         """Run to the end (or until stopped); the summary. Raises DuplicateCustomIdError."""
         start = time.monotonic()
         s = self.summary
-        skip = prepare(self.requests, self.output, self.errors, self.retry_errors, s)
+        skip = prepare(self.requests, self.output, self.errors, self.retry_errors, s, self.shard)
         try:
             if s.to_do:
                 await self._run(read_jobs(self.requests, skip))
@@ -220,6 +226,7 @@ async def run_batch(
     retry_errors: bool = False,
     grace: float = 10.0,
     progress: TextIO | None = None,
+    shard: Shard | str | None = None,
     **settings: Any,
 ) -> BatchSummary:
     """Run ``requests`` into ``output`` (see the module docstring); the summary.
@@ -234,6 +241,7 @@ async def run_batch(
         "retry_errors": retry_errors,
         "grace": grace,
         "progress": progress,
+        "shard": shard,
     }
     if client is not None:
         if settings:

@@ -1,13 +1,15 @@
-"""Shared fixtures: a MockServer on loopback and a client pointed at it."""
+"""Shared fixtures: a MockServer on loopback, a client pointed at it, a redis-server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 import rawgpt
 from rawgpt.testing import MockServer
+
+from .redis_server import RedisServer
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -26,6 +28,14 @@ class FakeSleep:
 async def server() -> AsyncIterator[MockServer]:
     async with MockServer() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session (tests keep apart by namespace)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

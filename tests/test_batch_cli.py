@@ -20,10 +20,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+import redis
 
+from rawgpt._shard import in_shard
 from rawgpt.cli import main
 from rawgpt.testing import MockServer
 
+from .redis_server import RedisServer
 from .test_batch import chat_line, records, sent, write_lines
 
 KEY = "sk-test-batch"
@@ -176,3 +179,45 @@ def test_cli_usage_errors(
     bad_prices.write_text('{"m": [1]}')
     assert run_cli([str(dup), "-o", out, "--mock", "--prices", str(bad_prices)], monkeypatch) == 2
     assert "the price of 'm'" in capsys.readouterr().err
+
+
+def test_shards_split_one_input_and_share_a_redis_budget(
+    tmp_path: Path,
+    mock: MockServer,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inp, valid = batch_input(tmp_path / "in.jsonl", 200)
+    namespace = f"shards-{time.monotonic_ns()}"
+    seen: Counter[str] = Counter()
+    for i in (1, 2):
+        mine = {cid for cid in valid | BAD_IDS if in_shard(cid, (i, 2))}
+        out = tmp_path / f"out-{i}.jsonl"
+        args = [str(inp), "-o", str(out), "--base-url", mock.base_url, "--shard", f"{i}/2"]
+        args += ["--redis-url", redis_server.url, "--redis-namespace", namespace, "--rpm", "60000"]
+        assert run_cli(args, monkeypatch) == (3 if mine & BAD_IDS else 0)
+        assert f"{len(mine - BAD_IDS)} ok" in capsys.readouterr().err
+        got = finished_ids(out) | finished_ids(tmp_path / f"out-{i}.errors.jsonl")
+        assert got == mine and 50 < len(mine) < 150  # this shard's half, no other's
+        seen.update(got)
+        assert run_cli(args, monkeypatch) == 0  # rerun: the shard's own lines are all done
+        assert f"all {len(mine)} lines already have a result" in capsys.readouterr().err
+    assert seen == Counter(valid | BAD_IDS)  # every line in exactly one shard
+    assert sent(mock) == Counter(valid)  # each sent once, by its own shard
+    keys = redis.Redis.from_url(redis_server.url).keys(f"{namespace}*")
+    assert keys  # the two runs kept their budget in Redis
+
+
+def test_shard_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp, _ = batch_input(tmp_path / "in.jsonl", 3)
+    for bad in ("3/2", "0/2", "1/0", "half"):
+        with pytest.raises(SystemExit) as exit_:
+            run_cli([str(inp), "-o", str(tmp_path / "o.jsonl"), "--shard", bad], monkeypatch)
+        assert exit_.value.code == 2
+        assert f"--shard must be I/N with 1 <= I <= N (as 1/4 ... 4/4), got {bad!r}" in (
+            capsys.readouterr().err
+        )
+    assert not (tmp_path / "o.jsonl").exists()
