@@ -36,6 +36,13 @@ class Bucket:
         missing = min(cost, self.limit) - self.refill(now)
         return 0.0 if missing <= _EPS else missing / self.rate
 
+    def try_take(self, cost: float, now: float) -> bool:
+        """Take ``cost`` if it fits now; False (and nothing taken) if it does not."""
+        if min(cost, self.limit) - self.refill(now) > _EPS:
+            return False
+        self.level -= cost
+        return True
+
     def take(self, cost: float, now: float) -> None:
         self.refill(now)
         self.level -= cost

@@ -14,9 +14,11 @@ import orjson
 
 DEFAULT_OUTPUT_TOKENS = 16
 TokenCounter = Callable[[Mapping[str, Any]], int]
+_EXTRA_KEYS = frozenset(("tools", "functions", "response_format", "input"))
 
 
 def _text_chars(content: Any) -> int:
+    """Characters of a message's content: a string, or a list of parts with ``text``."""
     if type(content) is str:
         return len(content)
     chars = 0
@@ -28,10 +30,10 @@ def _text_chars(content: Any) -> int:
     return chars
 
 
-def _message_chars(message: Mapping[str, Any]) -> int:
-    chars = _text_chars(message.get("content"))
-    calls = message.get("tool_calls")
-    if type(calls) is list:  # an assistant turn's tool calls are prompt text too
+def _call_chars(calls: Any) -> int:
+    """An assistant turn's tool calls are prompt text too: their names and arguments."""
+    chars = 0
+    if type(calls) is list:
         for call in calls:
             function = call.get("function") if type(call) is dict else None
             if type(function) is dict:
@@ -54,10 +56,15 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
     """Estimated prompt tokens: characters / 4 of messages and tools, or embedding input."""
     chars = 0
     messages = body.get("messages")
-    if type(messages) is list:
+    if type(messages) is list:  # the hot path: one loop, no call for plain string contents
         for message in messages:
             if type(message) is dict:
-                chars += _message_chars(message)
+                content = message.get("content")
+                chars += len(content) if type(content) is str else _text_chars(content)
+                if "tool_calls" in message:
+                    chars += _call_chars(message["tool_calls"])
+    if _EXTRA_KEYS.isdisjoint(body):
+        return max(1, chars // 4)
     for key in ("tools", "functions"):
         if type(body.get(key)) is list and body[key]:
             chars += len(orjson.dumps(body[key]))

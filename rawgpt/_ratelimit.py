@@ -19,17 +19,20 @@ from typing import Any
 from ._breaker import CircuitBreaker
 from ._cost import TokenCounter, admission_cost
 from ._errors import (
-    APIConnectionError,
     APIError,
-    APIStatusError,
     APITimeoutError,
-    QuotaExceededError,
     RequestTooLargeError,
 )
-from ._ratelimit_headers import cool_down_for, too_large
-from ._ratelimit_state import INF, LEARN_EVERY, LEARN_MARGIN, MAX_WINDOW, KeyState, Ticket
+from ._ratelimit_headers import too_large_error
+from ._ratelimit_state import (
+    INF,
+    LEARN_EVERY,
+    LEARN_MARGIN,
+    MAX_WINDOW,
+    KeyState,
+    Ticket,
+)
 
-MAX_COOL_DOWN = 60.0  # a longer server-requested pause is taken as bogus and capped
 Timer = Callable[[float, Callable[[], None]], Any]  # (delay, callback) -> handle with cancel()
 
 
@@ -96,11 +99,15 @@ class RateLimiter:
     def _check_size(self, state: KeyState, cost: int) -> None:
         limit = state.token_limit()
         if limit is not None and cost > limit:
-            raise RequestTooLargeError(
-                f"request needs ~{cost} tokens but the limit for {state.name} is "
-                f"{int(limit)} tokens per minute: it can never be admitted; shorten the "
-                "prompt or lower max_tokens"
-            )
+            raise too_large_error(state.name, cost, limit)
+
+    def try_acquire(self, key: Hashable, cost: int) -> Ticket | None:
+        """A ticket now when no one waits and the learned limits have room; else None,
+        and the caller awaits ``acquire`` (the hot path skips a coroutine)."""
+        state = self._states.get(key)
+        if state is None or state.waiters:
+            return None
+        return state.try_take(cost, self._clock())
 
     async def acquire(self, key: Hashable, cost: int, *, deadline: float | None = None) -> Ticket:
         """Wait for room for one request of ``cost`` tokens; ``deadline`` is on the clock."""
@@ -221,30 +228,7 @@ class RateLimiter:
             if state.waiters:
                 self._wake(state)
             return
-        known = headers is not None or error is not None
-        if not sent:
-            state.refund(ticket, now)
-        elif state.breaker is not None and known:
-            failed = isinstance(error, APIConnectionError) or (
-                isinstance(error, APIStatusError) and error.status_code >= 500
-            )
-            state.breaker.record(not failed, now, probe=ticket.probe)
-        elif ticket.probe and state.breaker is not None:
-            state.breaker.abandon()  # no verdict from it: the next send probes
-        learned = bool(headers) and state.learn(ticket, headers or {}, now)
-        limited = isinstance(error, APIStatusError) and error.status_code == 429
-        if limited and not isinstance(error, QuotaExceededError):
-            assert isinstance(error, APIStatusError)
-            if not too_large(error):  # only that request is hopeless; the rate is fine
-                wait = min(cool_down_for(error), MAX_COOL_DOWN)
-                state.cool_down(wait + self._rng.uniform(0.0, max(0.05, wait * 0.1)), now)
-        if not state.learned and not learned and sent and known:
-            if limited:
-                state.window = max(1, state.window // 2)
-            elif error is None and (self.rpm or self.tpm):
-                state.configure(now)
-            elif error is None:
-                state.window = min(state.window * 2, MAX_WINDOW)
+        state.settle(ticket, headers, error, sent, now, self._rng)
         self._wake(state)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:

@@ -10,9 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ._errors import APIStatusError
+from ._errors import APIError, APIStatusError, QuotaExceededError, RequestTooLargeError
 
+if TYPE_CHECKING:
+    import random
+
+MAX_COOL_DOWN = 60.0  # a longer server-requested pause is taken as bogus and capped
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 _HINT = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)", re.IGNORECASE)
@@ -142,3 +147,20 @@ def cool_down_for(error: APIStatusError) -> float:
     err = body.get("error") if isinstance(body, dict) else None
     hint = retry_hint(err.get("message") if isinstance(err, dict) else None)
     return hint if hint is not None else 1.0
+
+
+def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:
+    return RequestTooLargeError(
+        f"request needs ~{cost} tokens but the limit for {name} is {int(limit)} tokens per "
+        "minute: it can never be admitted; shorten the prompt or lower max_tokens"
+    )
+
+
+def cool_down(error: APIError | None, rng: random.Random) -> float:
+    """Seconds every sender pauses after this outcome (0.0: none), jitter included."""
+    if not isinstance(error, APIStatusError) or error.status_code != 429:
+        return 0.0
+    if isinstance(error, QuotaExceededError) or too_large(error):
+        return 0.0
+    wait = min(cool_down_for(error), MAX_COOL_DOWN)
+    return wait + rng.uniform(0.0, max(0.05, wait * 0.1))

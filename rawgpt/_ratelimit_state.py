@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._breaker import CircuitBreaker
+from ._breaker import CLOSED, CircuitBreaker
 from ._buckets import Bucket
-from ._ratelimit_headers import usable_limits
+from ._errors import APIConnectionError, APIError, APIStatusError
+from ._ratelimit_headers import cool_down, usable_limits
+
+if TYPE_CHECKING:
+    import random
 
 log = logging.getLogger("rawgpt")
 INF = float("inf")
@@ -90,6 +94,27 @@ class KeyState:
     def token_limit(self) -> float | None:
         return self.tokens.limit if self.tokens is not None else None
 
+    def try_take(self, cost: int, now: float) -> Ticket | None:
+        """The hot path: admit at once when learned limits have room and nothing else
+        (cool-down, breaker, a request too large) needs a look; None: ask ``delay``."""
+        if self.cooldown_until > now or not self.learned:
+            return None
+        if self.breaker is not None and self.breaker.state != CLOSED:
+            return None
+        req, tok = self.requests, self.tokens
+        if tok is not None and cost > tok.limit:
+            return None
+        if req is not None and not req.try_take(1, now):
+            return None
+        if tok is not None and not tok.try_take(cost, now):
+            if req is not None:
+                req.give_back(1, now)
+            return None
+        self.inflight += 1
+        self.req_charged += 1
+        self.tok_charged += cost
+        return Ticket(self, cost, now, False)
+
     def take(self, cost: int, now: float) -> Ticket:
         self.inflight += 1
         self.req_charged += 1
@@ -100,6 +125,40 @@ class KeyState:
             self.tokens.take(cost, now)
         probe = self.breaker is not None and self.breaker.started()
         return Ticket(self, cost, now, probe)
+
+    def settle(
+        self,
+        ticket: Ticket,
+        headers: Mapping[str, str] | None,
+        error: APIError | None,
+        sent: bool,
+        now: float,
+        rng: random.Random,
+    ) -> None:
+        """Learn from a request that did not simply succeed (``RateLimiter.release``'s
+        slow path): refund, breaker verdict, headers, 429 cool-down, slow-start window."""
+        known = headers is not None or error is not None
+        breaker = self.breaker
+        if not sent:
+            self.refund(ticket, now)
+        elif breaker is not None and known:
+            failed = isinstance(error, APIConnectionError) or (
+                isinstance(error, APIStatusError) and error.status_code >= 500
+            )
+            breaker.record(not failed, now, probe=ticket.probe)
+        elif ticket.probe and breaker is not None:
+            breaker.abandon()  # no verdict from it: the next send probes
+        learned = bool(headers) and self.learn(ticket, headers or {}, now)
+        limited = isinstance(error, APIStatusError) and error.status_code == 429
+        if pause := cool_down(error, rng):  # a rate 429: pause every sender
+            self.cool_down(pause, now)
+        if not self.learned and not learned and sent and known:
+            if limited:
+                self.window = max(1, self.window // 2)
+            elif error is None and (self.rpm or self.tpm):
+                self.configure(now)
+            elif error is None:
+                self.window = min(self.window * 2, MAX_WINDOW)
 
     def refund(self, ticket: Ticket, now: float) -> None:
         """A request that was admitted but never sent gives its charge back."""
@@ -138,7 +197,8 @@ class KeyState:
             # server level at admission, refilled since, minus what we sent after it, minus
             # a margin for the unseen gap between our send and the server's admission
             rate = seen_limit / 60.0
-            level = seen_remaining + (now - ticket.at) * rate - since - self._slack(rate)
+            slack = 1 + rate * self.margin if self.margin else 0.0
+            level = seen_remaining + (now - ticket.at) * rate - since - slack
             bucket = self.requests if kind == "requests" else self.tokens
             if bucket is None:
                 bucket = Bucket(limit, level, now)
@@ -155,9 +215,6 @@ class KeyState:
             self.learned = True
             self.learned_at = now
         return used
-
-    def _slack(self, rate: float) -> float:
-        return 1 + rate * self.margin if self.margin else 0.0
 
     def configure(self, now: float) -> None:
         """No headers to learn from, but the user gave rpm/tpm: use those."""

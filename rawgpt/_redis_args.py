@@ -6,42 +6,17 @@ Nothing here talks to Redis; ``_redis_limiter`` does, with the scripts in
 
 from __future__ import annotations
 
-import random
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._buckets import Bucket
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    QuotaExceededError,
-    RequestTooLargeError,
-)
-from ._ratelimit import MAX_COOL_DOWN
-from ._ratelimit_headers import cool_down_for, too_large, usable_limits
+from ._errors import APIConnectionError, APIError, APIStatusError
+from ._ratelimit_headers import usable_limits
 
 if TYPE_CHECKING:
     from ._ratelimit_state import KeyState
     from ._redis_line import Line, SharedTicket
-
-
-def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:
-    return RequestTooLargeError(
-        f"request needs ~{cost} tokens but the limit for {name} is {int(limit)} tokens per "
-        "minute: it can never be admitted; shorten the prompt or lower max_tokens"
-    )
-
-
-def cool_down(error: APIError | None, rng: random.Random) -> float:
-    """Seconds every sender pauses after this outcome (0.0: none), jitter included."""
-    if not isinstance(error, APIStatusError) or error.status_code != 429:
-        return 0.0
-    if isinstance(error, QuotaExceededError) or too_large(error):
-        return 0.0
-    wait = min(cool_down_for(error), MAX_COOL_DOWN)
-    return wait + rng.uniform(0.0, max(0.05, wait * 0.1))
 
 
 def release_args(

@@ -7,10 +7,9 @@ process learns from it. In each process callers queue in FIFO order per
 (base_url, model); only the head asks Redis, and when the script answers
 "wait N seconds" the head sleeps N seconds (no polling, no traffic per waiter).
 
-Failure policy: every Redis call is bounded by a short timeout. When Redis
-fails or is slow, the limiter warns once and limits in process (the parent
-``RateLimiter``) until a probe, every ``probe_interval`` seconds, finds Redis
-back (logged at INFO). This is the only module that imports redis.
+Failure policy: every Redis call is bounded by a short timeout. When Redis fails
+or is slow, it warns once and limits in process (the parent ``RateLimiter``) until
+a probe, every ``probe_interval`` s, finds Redis back (INFO). Only this module imports redis.
 """
 
 from __future__ import annotations
@@ -28,15 +27,15 @@ from typing import Any
 from ._cost import TokenCounter
 from ._errors import APIError
 from ._ratelimit import RateLimiter
+from ._ratelimit_headers import cool_down
 from ._ratelimit_state import KeyState, Ticket
-from ._redis_args import cool_down, record_outcome, release_args, safe_url, share_out
+from ._redis_args import record_outcome, release_args, safe_url, share_out
 from ._redis_line import POLL, Line, SharedTicket, deadline_error
 from ._redis_lua import ADMIT, RELEASE
 
 log = logging.getLogger("rawgpt")
 NO_REDIS = "RedisRateLimiter needs redis-py: pip install 'rawgpt[redis]'"
-# Many processes' sends reach the server in looser order than one's: learn with 0.1 s of
-# refill (plus one) in hand. A constant offset: it costs that once, not throughput.
+# Many processes' sends reach the server in looser order: learn with 0.1 s of refill in hand
 SHARED_LEARN_MARGIN = 0.1
 MEMBER_FOR = 60.0  # seconds a limiter counts as sharing the budget after it last asked
 
@@ -122,6 +121,9 @@ class RedisRateLimiter(RateLimiter):
             self._lines.clear()
         return self._redis
 
+    def try_acquire(self, key: Hashable, cost: int) -> Ticket | None:
+        return None  # every admission goes through Redis (or the fallback's probe)
+
     async def acquire(self, key: Hashable, cost: int, *, deadline: float | None = None) -> Ticket:
         if self._healthy:
             self._client()
@@ -195,12 +197,11 @@ class RedisRateLimiter(RateLimiter):
         self._retry_at = self._clock() + self._probe_interval
         if self._healthy:
             self._healthy = False
+            what = f"{type(exc).__name__}: {exc}".rstrip(": ")
             log.warning(
                 "rate limiter: Redis at %s failed (%s); limiting in process to this process's "
                 "share of the learned limits until it is back (checking every %gs)",
-                self._where,
-                f"{type(exc).__name__}: {exc}".rstrip(": "),
-                self._probe_interval,
+                *(self._where, what, self._probe_interval),
             )
             share_out(self._lines, self._states, self.rpm, self.tpm, self._clock())
             for line in self._lines.values():

@@ -18,8 +18,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._errors import APITimeoutError
+from ._ratelimit_headers import too_large_error
 from ._ratelimit_state import INF, KeyState, Ticket
-from ._redis_args import too_large_error
 
 if TYPE_CHECKING:
     from ._redis_limiter import RedisRateLimiter

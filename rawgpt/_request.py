@@ -48,25 +48,29 @@ async def request(
         data = bytes(memoryview(data))
     base = client.base_url
     url = base + path if path.startswith("/") else f"{base}/{path}"
-    secret = await client._key()
+    key = client.api_key
+    secret = key if type(key) is str else await client._key()
     headers = client._headers_for(secret, extra_headers)
     per_call = None if timeout is None else Timeout.coerce(timeout)
-    limiter = client._limiter
+    limiter = client.rate_limiter
     policy = client.retry
     start = time.monotonic()
     if limiter is not None:
         limit_key = (base, body.get("model") or path)
         cost = limiter.cost(body)
         # the call's deadline bounds its rate-limit waits too
-        limits = [t for t in (policy.deadline, (per_call or client.timeout).total) if t]
-        deadline = start + min(limits) if limits else None
+        total, most = (per_call or client.timeout).total, policy.deadline
+        limit = min(most, total) if most and total else (most or total)
+        deadline = start + limit if limit else None
     retries = 0
     while True:
         ticket: Ticket | None = None
         error: APIError | None = None
         if limiter is not None:  # its errors (deadline, too large) are final, not retried
-            ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
-            ticket.at = limiter.now()  # admission is measured from the send, not the grant
+            ticket = limiter.try_acquire(limit_key, cost)
+            if ticket is None:
+                ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
+                ticket.at = limiter.now()  # admission is measured from the send, not the grant
         try:
             raw = await client._transport.send(
                 "POST", url, headers, data, timeout=per_call, params=extra_query, secret=secret
@@ -107,10 +111,20 @@ async def request(
             raise error
         await client._sleep(delay)
         retries += 1
-    _log(path, raw.status, retries, start, secret)
+    debug = log.isEnabledFor(logging.DEBUG)
+    if debug:
+        _log(path, raw.status, retries, start, secret)
     result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
+    model = body.get("model")
     client.usage.count(
-        path, _model(body), result.to_dict(), raw.headers, raw.status, retries + 1, start
+        path,
+        model if type(model) is str else None,
+        result._d,
+        raw.headers,
+        raw.status,
+        retries + 1,
+        start,
+        debug,
     )
     return result
 

@@ -105,7 +105,6 @@ class Transport:
             timeout=self._timeout,
             # Proxy variables are read per request when trusted: only pay for it when set.
             trust_env=any(v in os.environ for v in _PROXY_VARS),
-            skip_auto_headers=("User-Agent",),
         )
 
     def _current(self) -> aiohttp.ClientSession:
@@ -142,7 +141,9 @@ class Transport:
         secret: str | None = None,
     ) -> RawResponse:
         """Send one request and return once the response headers are in."""
-        session = self._current()
+        session = self._session
+        if session is None or session.closed or self._loop is not asyncio.get_running_loop():
+            session = self._current()
         extra: dict[str, Any] = {} if timeout is None else {"timeout": client_timeout(timeout)}
         if params:
             extra["params"] = params

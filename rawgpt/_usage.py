@@ -96,9 +96,11 @@ class Usage:
         status: int,
         attempts: int,
         started: float,
+        debug: bool = False,
     ) -> None:
-        """A successful plain response: the hot path, which builds no event unless asked."""
-        if self.hooks or log.isEnabledFor(logging.DEBUG):
+        """A successful plain response: the hot path, which builds no event unless asked
+        (by a hook, or ``debug``: the caller found DEBUG logging on)."""
+        if self.hooks or debug:
             latency = time.monotonic() - started
             self.record(
                 event_from(
@@ -106,7 +108,7 @@ class Usage:
                 )
             )
             return
-        totals = self._totals(model or "unknown")
+        totals = self.by_model.get(model or "unknown") or self._totals(model or "unknown")
         totals.requests += 1
         usage = body.get("usage")
         if type(usage) is dict:

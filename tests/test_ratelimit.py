@@ -629,3 +629,36 @@ async def test_routine_answers_teach_at_most_every_learn_every_seconds(fake: Fak
     assert snap(rl)["remaining_requests"] == 40
     rl.release(await rl.acquire(KEY, 1), headers(rpm=600, rem_req=10))  # 40 < 10%: learns
     assert snap(rl)["remaining_requests"] == 10
+
+
+async def test_try_acquire_admits_only_when_nothing_stands_in_the_way(fake: FakeClock) -> None:
+    rl = make(fake)
+    assert rl.try_acquire(KEY, 1) is None  # nothing learned yet: slow start decides
+    await learn(rl, rpm=600, rem_req=2, tpm=60_000, rem_tok=1_000)
+    ticket = rl.try_acquire(KEY, 600)
+    assert ticket is not None and ticket.at == fake.now()
+    assert snap(rl)["remaining_requests"] == 1 and snap(rl)["remaining_tokens"] == 400
+    assert rl.try_acquire(KEY, 500) is None  # too few tokens: no request is charged either
+    assert snap(rl)["remaining_requests"] == 1 and snap(rl)["remaining_tokens"] == 400
+    assert rl.try_acquire(KEY, 60_001) is None  # too large: acquire() raises, not this
+    waiter = spawn(rl, 500)
+    await settle()
+    assert rl.try_acquire(KEY, 1) is None  # someone waits: no overtaking
+    fake.advance(1.0)  # refill: 10 requests and 1,000 tokens per second
+    await settle()
+    assert waiter.done()
+    rl.release(ticket, error=rate_limited(message="Please try again in 2s."))
+    assert rl.try_acquire(KEY, 1) is None  # cooling down
+    fake.advance(2.5)
+    assert rl.try_acquire(KEY, 1) is not None
+
+
+async def test_try_acquire_leaves_an_open_breaker_to_acquire(fake: FakeClock) -> None:
+    rl = make(fake)
+    await learn(rl)
+    for _ in range(9):  # with the first success: 10 outcomes, 90% failed
+        assert snap(rl)["breaker"] == "closed"
+        ticket = rl.try_acquire(KEY, 1)
+        assert ticket is not None
+        rl.release(ticket, error=APIConnectionError("down"))
+    assert snap(rl)["breaker"] == "open" and rl.try_acquire(KEY, 1) is None
