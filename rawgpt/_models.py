@@ -180,7 +180,10 @@ class ListView(Sequence[Any]):
     def __getitem__(self, index: slice) -> list[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
         if type(index) is int:
-            return _wrap(self._l[index], self._c)
+            value = self._l[index]
+            if type(value) is dict:  # the common case, without a call to _wrap
+                return (self._c or View)(value)
+            return _wrap(value, self._c)
         return [_wrap(v, self._c) for v in self._l[index]]
 
     def __len__(self) -> int:

@@ -80,8 +80,9 @@ async def request(
             if ticket is not None:
                 limiter.release(ticket, raw.headers, error)  # type: ignore[union-attr]
             if error is None:
-                ctype = raw.headers.get("content-type", "")
-                if stream and not ctype.startswith("application/json"):
+                if stream and not raw.headers.get("content-type", "").startswith(
+                    "application/json"
+                ):
                     _log(path, raw.status, retries, start, secret)
                     on_end = _stream_end(client, path, body, raw.headers, start, retries + 1)
                     return AsyncStream(raw, secret=secret, on_end=on_end)
