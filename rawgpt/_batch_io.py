@@ -14,6 +14,7 @@ scan the input (refusing duplicates) and drop superseded error lines.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Container, Iterator
@@ -34,6 +35,36 @@ def default_errors_path(output: str | os.PathLike[str]) -> Path:
     out = Path(output)
     stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name
     return out.with_name(f"{stem}.errors.jsonl")
+
+
+class OutputInUseError(OSError):
+    """Another run is writing the same output or errors file."""
+
+
+@contextlib.contextmanager
+def exclusive(*paths: str) -> Iterator[None]:
+    """Hold a lock beside each file (``.NAME.lock``) for the run, so a second run on the
+    same files fails at once instead of interleaving with this one. POSIX ``flock``: the
+    lock dies with the process (a SIGKILL leaves nothing to clean up); none on Windows."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with contextlib.ExitStack() as held:
+        for name in paths:
+            target = Path(name)
+            lock = target.with_name(f".{target.name}.lock")
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            held.callback(os.close, fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutputInUseError(
+                    f"{name} is in use by another rawgpt batch run (it holds {lock}): "
+                    "wait for that run to end, or write to another file"
+                ) from None
+        yield
 
 
 def _record_id(line: bytes) -> str | None:

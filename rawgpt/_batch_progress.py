@@ -14,7 +14,10 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from ._usage import RequestEvent
 
 try:
     import resource
@@ -73,6 +76,18 @@ class BatchSummary:
         if self.stopped is not None:
             return {"SIGINT": 130, "SIGTERM": 143}.get(self.stopped, 1)
         return 3 if self.failed or self.invalid else 0
+
+    def add_event(self, event: RequestEvent) -> None:
+        """Count one finished request's tokens, cost, retries and 429 (a client hook)."""
+        self.prompt_tokens += event.prompt_tokens
+        self.completion_tokens += event.completion_tokens
+        if event.cost_usd is not None:
+            self.cost_usd += event.cost_usd
+        elif event.prompt_tokens or event.completion_tokens:
+            self.unpriced_models.add(event.model or "unknown")
+        self.retries += event.attempts - 1
+        if event.status == 429:
+            self.rate_limited += 1
 
 
 def _num(n: float) -> str:

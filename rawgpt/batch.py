@@ -20,7 +20,8 @@ Running again with the same files resumes: ids already in the output or the
 errors file are skipped (``retry_errors=True`` sends the errors again and drops
 them from the errors file first); a torn last line is repaired. At the end
 every input custom_id is in exactly one of the two files. Duplicate custom_ids
-raise ``DuplicateCustomIdError`` before anything is sent. ``stop()`` (the CLI
+raise ``DuplicateCustomIdError`` before anything is sent; a second run on the
+same files while one is running raises ``OutputInUseError``. ``stop()`` (the CLI
 calls it on SIGINT / SIGTERM) stops new sends and waits up to ``grace``
 seconds for the ones in flight; a second ``stop()`` abandons them at once.
 
@@ -37,15 +38,20 @@ from collections.abc import Generator
 from typing import Any, TextIO
 
 from ._batch_input import BadLine, DuplicateCustomIdError, Job, read_jobs
-from ._batch_io import Appender, default_errors_path, prepare
+from ._batch_io import Appender, OutputInUseError, default_errors_path, exclusive, prepare
 from ._batch_progress import BatchSummary, Progress, peak_rss_mb
 from ._batch_records import bad_input, failure, is_fatal, success
 from ._client import AsyncClient
 from ._prices import PRICES_DATE
 from ._shard import Shard, parse_shard
-from ._usage import RequestEvent
 
-__all__ = ["BatchRunner", "BatchSummary", "DuplicateCustomIdError", "run_batch"]
+__all__ = [
+    "BatchRunner",
+    "BatchSummary",
+    "DuplicateCustomIdError",
+    "OutputInUseError",
+    "run_batch",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -110,15 +116,18 @@ class BatchRunner:
         """Run to the end (or until stopped); the summary. Raises DuplicateCustomIdError."""
         start = time.monotonic()
         s = self.summary
-        skip = prepare(self.requests, self.output, self.errors, self.retry_errors, s, self.shard)
-        try:
-            if s.to_do:
-                await self._run(read_jobs(self.requests, skip))
-        finally:
-            s.wall_time = time.monotonic() - start
-            s.peak_rss_mb = peak_rss_mb()
-            if self._progress is not None:
-                self._progress.report(self.output, self.errors)
+        with exclusive(self.output, self.errors):  # OutputInUseError if another run has them
+            skip = prepare(
+                self.requests, self.output, self.errors, self.retry_errors, s, self.shard
+            )
+            try:
+                if s.to_do:
+                    await self._run(read_jobs(self.requests, skip))
+            finally:
+                s.wall_time = time.monotonic() - start
+                s.peak_rss_mb = peak_rss_mb()
+                if self._progress is not None:
+                    self._progress.report(self.output, self.errors)
         if self._failure is not None:
             raise self._failure
         return s
@@ -126,7 +135,7 @@ class BatchRunner:
     async def _run(self, items: Generator[Job | BadLine, None, None]) -> None:
         self._out = Appender(self.output, fsync_interval=self.fsync_interval)
         self._err = Appender(self.errors, fsync_interval=self.fsync_interval)
-        self.client.add_hook(self._on_event)
+        self.client.add_hook(self.summary.add_event)
         drawing = None if self._progress is None else asyncio.create_task(self._progress.run())
         workers = [
             asyncio.create_task(self._worker(items))
@@ -140,7 +149,7 @@ class BatchRunner:
             await asyncio.gather(*workers, return_exceptions=True)
             if drawing is not None:
                 drawing.cancel()
-            self.client.usage.hooks.remove(self._on_event)
+            self.client.usage.hooks.remove(self.summary.add_event)
             items.close()
             try:
                 self._out.close()
@@ -196,18 +205,6 @@ class BatchRunner:
             self._failure = self._failure or exc
             self._stopping.set()
             self._force.set()
-
-    def _on_event(self, event: RequestEvent) -> None:
-        s = self.summary
-        s.prompt_tokens += event.prompt_tokens
-        s.completion_tokens += event.completion_tokens
-        if event.cost_usd is not None:
-            s.cost_usd += event.cost_usd
-        elif event.prompt_tokens or event.completion_tokens:
-            s.unpriced_models.add(event.model or "unknown")
-        s.retries += event.attempts - 1
-        if event.status == 429:
-            s.rate_limited += 1
 
 
 def _prices_label(client: AsyncClient) -> str:

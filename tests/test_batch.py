@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 import rawgpt
-from rawgpt.batch import BatchRunner, DuplicateCustomIdError, run_batch
+from rawgpt._batch_io import exclusive
+from rawgpt.batch import BatchRunner, DuplicateCustomIdError, OutputInUseError, run_batch
 from rawgpt.testing import MockServer
 
 from .conftest import KEY
@@ -228,3 +229,19 @@ async def test_argument_checks(tmp_path: Path, client: rawgpt.AsyncClient) -> No
     with pytest.raises(TypeError, match="either client"):
         await run_batch(inp, tmp_path / "o.jsonl", client=client, api_key=KEY)
     await client.close()
+
+
+async def test_a_second_run_on_the_same_files_is_refused(
+    tmp_path: Path, server: MockServer
+) -> None:
+    inp = write_lines(tmp_path / "in.jsonl", [chat_line("a"), chat_line("b")])
+    out, err = tmp_path / "out.jsonl", tmp_path / "other-errors.jsonl"
+    settings: dict[str, Any] = {"api_key": KEY, "base_url": server.base_url, "errors": err}
+    for held, named in ((out, r"out\.jsonl is in use by"), (err, r"other-errors\.jsonl is in use")):
+        with exclusive(str(held)), pytest.raises(OutputInUseError, match=named):
+            await run_batch(inp, out, **settings)  # another run is writing that file
+    assert not server.requests and not out.exists()
+    summary = await run_batch(inp, out, **settings)  # the locks are gone
+    assert summary.succeeded == 2 and sorted(ids(out)) == ["a", "b"]
+    with exclusive(str(out), str(err)):  # and this run let go of its own
+        pass
