@@ -8,11 +8,13 @@ exactly one place (``_mapped``). Nothing aiohttp-typed leaves this module.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
 
 from ._config import Limits, Timeout
 from ._errors import APIConnectionError, APITimeoutError, mask
@@ -38,6 +40,47 @@ def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoRetu
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+class LazyReadTimer(ResponseHandler):
+    """aiohttp's connection protocol with a lazy read timeout (``sock_read``).
+
+    aiohttp cancels the read timer and builds a new one on every read; with
+    thousands of requests a second that churn cost more CPU than the rest of
+    rawgpt's request path. Here a read only notes the time, and the one timer,
+    when it fires, re-arms itself for the rest of the idle gap or times out: the
+    same deadline (the idle gap since the last read), one timer per gap.
+    """
+
+    _read_at = 0.0
+
+    def _reschedule_timeout(self) -> None:
+        timeout = self._read_timeout
+        if not timeout:
+            self._drop_timeout()
+            return
+        self._read_at = now = self._loop.time()
+        if self._read_timeout_handle is None:
+            self._read_timeout_handle = self._loop.call_at(now + timeout, self._read_timer)
+
+    def _read_timer(self) -> None:
+        self._read_timeout_handle = None
+        timeout = self._read_timeout
+        if not timeout:
+            return
+        due = self._read_at + timeout
+        if due - self._loop.time() > 0.001:  # a read came since: wait for the rest of the gap
+            self._read_timeout_handle = self._loop.call_at(due, self._read_timer)
+        else:
+            self._on_read_timeout()
+
+
+def _lazy_read_timer(connector: aiohttp.TCPConnector) -> None:
+    """Build the connector's connections with LazyReadTimer (when this aiohttp allows)."""
+    factory = getattr(connector, "_factory", None)
+    if isinstance(factory, functools.partial) and factory.func is ResponseHandler:
+        lazy = functools.partial(LazyReadTimer, *factory.args, **factory.keywords)
+        connector._factory = cast("functools.partial[ResponseHandler]", lazy)
 
 
 class RawResponse:
@@ -100,6 +143,7 @@ class Transport:
             keepalive_timeout=limits.keepalive_expiry,
             ttl_dns_cache=300,
         )
+        _lazy_read_timer(connector)
         return aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
