@@ -53,6 +53,7 @@ class LazyReadTimer(ResponseHandler):
     """
 
     _read_at = 0.0
+    _read_due = 0.0  # when the timer out is due
 
     def _reschedule_timeout(self) -> None:
         timeout = self._read_timeout
@@ -60,8 +61,13 @@ class LazyReadTimer(ResponseHandler):
             self._drop_timeout()
             return
         self._read_at = now = self._loop.time()
-        if self._read_timeout_handle is None:
-            self._read_timeout_handle = self._loop.call_at(now + timeout, self._read_timer)
+        due = now + timeout
+        handle = self._read_timeout_handle
+        if handle is None or self._read_due > due:  # none out, or a longer timeout's
+            if handle is not None:
+                handle.cancel()
+            self._read_due = due
+            self._read_timeout_handle = self._loop.call_at(due, self._read_timer)
 
     def _read_timer(self) -> None:
         self._read_timeout_handle = None
@@ -70,6 +76,7 @@ class LazyReadTimer(ResponseHandler):
             return
         due = self._read_at + timeout
         if due - self._loop.time() > 0.001:  # a read came since: wait for the rest of the gap
+            self._read_due = due
             self._read_timeout_handle = self._loop.call_at(due, self._read_timer)
         else:
             self._on_read_timeout()

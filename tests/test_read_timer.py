@@ -75,6 +75,18 @@ def test_a_silent_connection_times_out_at_the_read_timeout() -> None:
     assert isinstance(proto.exception(), aiohttp.ServerTimeoutError)
 
 
+def test_a_shorter_timeout_replaces_a_longer_timer() -> None:
+    proto, loop = protocol(600.0)
+    proto.start_timeout()
+    proto.read_timeout = 1.0  # the next request on this connection asks for less
+    loop.advance(5.0)
+    proto._reschedule_timeout()
+    loop.advance(5.99)
+    assert proto.exception() is None
+    loop.advance(6.0)
+    assert isinstance(proto.exception(), asyncio.TimeoutError)
+
+
 def test_no_read_timeout_or_a_dropped_one_never_fires() -> None:
     proto, loop = protocol(None)
     proto.start_timeout()
