@@ -31,6 +31,9 @@ from ._transport import RawResponse
 from .sse import ServerSentEvent, SSEDecoder
 
 _DRAIN_BYTES = 65536
+# A whole stream can arrive in one read (a fast server, a busy client): decode it in
+# slices so the first chunk goes out after one slice's work, not the whole read's.
+_SLICE = 8192
 _DRAIN_SECONDS = 2.0
 
 
@@ -51,6 +54,8 @@ class AsyncStream:
         self._decoder = SSEDecoder()
         self._events: list[ServerSentEvent] = []
         self._pos = 0
+        self._read = b""  # a read larger than _SLICE, decoded a slice at a time from _off
+        self._off = 0
         self._chunks: list[dict[str, Any]] = []
         self._complete = False
         self._closed = False
@@ -78,14 +83,22 @@ class AsyncStream:
                 return self._chunk(data)
             if self._closed:
                 raise StopAsyncIteration
-            try:
-                data_bytes = await self._raw.next_chunk()
-            except BaseException as exc:
-                self._fail(exc)
-                raise
-            if not data_bytes:
-                self._end_of_body()
-                raise StopAsyncIteration
+            read, off = self._read, self._off
+            if off < len(read):  # the rest of a large read, a slice at a time
+                data_bytes = read[off : off + _SLICE]
+                self._off = off + _SLICE
+            else:
+                try:
+                    data_bytes = await self._raw.next_chunk()
+                except BaseException as exc:
+                    self._fail(exc)
+                    raise
+                if not data_bytes:
+                    self._end_of_body()
+                    raise StopAsyncIteration
+                if len(data_bytes) > _SLICE:  # decode the first events before the rest
+                    self._read, self._off = data_bytes, _SLICE
+                    data_bytes = data_bytes[:_SLICE]
             self._events = self._decoder.feed(data_bytes)
             self._pos = 0
 

@@ -9,6 +9,7 @@ import warnings
 import pytest
 
 import rawgpt
+from rawgpt._streaming import _SLICE
 from rawgpt.testing import MockServer
 
 from .conftest import KEY, MESSAGES
@@ -189,3 +190,19 @@ async def test_normally_ended_streams_reuse_one_connection(server: MockServer) -
                     pass
             assert s.completed
             assert open_connections(c) == 1  # back in the pool, not closed
+
+
+async def test_a_stream_read_whole_is_decoded_a_slice_at_a_time() -> None:
+    """Most of a 1,500-chunk stream arrives in reads far larger than a slice: nothing is
+    lost or reordered across the slice edges, and the first chunk comes from the first slice."""
+    srv = MockServer(stream_chunks=1500, reply="word " * 1500)
+    async with srv, rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as c:
+        plain = await c.chat.completions.create(model="m", messages=MESSAGES)
+        s = await stream(c)
+        sizes, pieces = [], []
+        async with s:
+            async for chunk in s:
+                sizes.append(len(s._read))
+                pieces.append(chunk.choices[0].delta.content or "")
+    assert max(sizes) > 4 * _SLICE  # reads larger than a slice happened
+    assert "".join(pieces) == plain.choices[0].message.content and s.completed
