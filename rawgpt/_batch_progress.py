@@ -49,7 +49,7 @@ class BatchSummary:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     unpriced_models: set[str] = field(default_factory=set)
-    rate_limited: int = 0  # requests whose final answer was a 429 (after the client's retries)
+    rate_limited: int = 0  # 429 answers, the retried ones included
     retries: int = 0  # extra attempts the client made (retried 429s among them)
     wall_time: float = 0.0
     stopped: str | None = None  # why the run stopped early (e.g. "SIGINT"), else None
@@ -86,8 +86,7 @@ class BatchSummary:
         elif event.prompt_tokens or event.completion_tokens:
             self.unpriced_models.add(event.model or "unknown")
         self.retries += event.attempts - 1
-        if event.status == 429:
-            self.rate_limited += 1
+        self.rate_limited += event.rate_limited
 
 
 def _num(n: float) -> str:
@@ -189,6 +188,8 @@ def summary_lines(s: BatchSummary, output: str, errors: str) -> list[str]:
     )
     if s.remaining:
         head += f", {_num(s.remaining)} not done ({s.abandoned} abandoned in flight)"
+    if s.retries or s.rate_limited:
+        head += f"; {_num(s.retries)} retries, {_num(s.rate_limited)} answers 429"
     cost = f"~${s.cost_usd:.4f}"
     if s.unpriced_models:
         cost += f" (no price for {', '.join(sorted(s.unpriced_models))})"

@@ -62,7 +62,7 @@ async def request(
         total, most = (per_call or client.timeout).total, policy.deadline
         limit = min(most, total) if most and total else (most or total)
         deadline = start + limit if limit else None
-    retries = 0
+    retries = limited = 0  # retries so far; attempts answered 429
     while True:
         ticket: Ticket | None = None
         error: APIError | None = None
@@ -84,7 +84,9 @@ async def request(
                     "application/json"
                 ):
                     _log(path, raw.status, retries, start, secret)
-                    on_end = _stream_end(client, path, body, raw.headers, start, retries + 1)
+                    on_end = _stream_end(
+                        client, path, body, raw.headers, start, retries + 1, limited
+                    )
                     return AsyncStream(raw, secret=secret, on_end=on_end)
                 content = await raw.read()
                 break
@@ -95,6 +97,7 @@ async def request(
                 limiter.release(ticket, None, error)  # type: ignore[union-attr]
         delay = policy.next_delay(retries, error, elapsed=time.monotonic() - start, rng=client._rng)
         status = getattr(error, "status_code", None)
+        limited += status == 429
         _log(path, status, retries, start, secret, error, delay)
         if delay is None:
             client.usage.record(
@@ -107,6 +110,7 @@ async def request(
                     request_id=getattr(error, "request_id", None),
                     stream=stream,
                     error=type(error).__name__,
+                    rate_limited=limited,
                 )
             )
             raise error
@@ -126,6 +130,7 @@ async def request(
         retries + 1,
         start,
         debug,
+        limited,
     )
     return result
 
@@ -142,6 +147,7 @@ def _stream_end(
     headers: Mapping[str, str],
     start: float,
     attempts: int,
+    limited: int,
 ) -> Callable[[AsyncStream, BaseException | None], None]:
     """The callback that records a stream's event when it ends (or fails, or is closed)."""
 
@@ -164,6 +170,7 @@ def _stream_end(
             headers,
             status=getattr(error, "status_code", 200),
             attempts=attempts,
+            rate_limited=limited,
             latency=time.monotonic() - start,
             stream=True,
             ttft=None if first is None else first - start,

@@ -39,6 +39,7 @@ class RequestEvent:
     remaining_tokens: str | None = None
     error: str | None = None  # the exception class name
     cost_usd: float | None = None
+    rate_limited: int = 0  # attempts answered 429, retried or not
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ class Usage:
         attempts: int,
         started: float,
         debug: bool = False,
+        rate_limited: int = 0,
     ) -> None:
         """A successful plain response: the hot path, which builds no event unless asked
         (by a hook, or ``debug``: the caller found DEBUG logging on)."""
@@ -104,7 +106,14 @@ class Usage:
             latency = time.monotonic() - started
             self.record(
                 event_from(
-                    path, model, body, headers, status=status, attempts=attempts, latency=latency
+                    path,
+                    model,
+                    body,
+                    headers,
+                    status=status,
+                    attempts=attempts,
+                    latency=latency,
+                    rate_limited=rate_limited,
                 )
             )
             return

@@ -16,7 +16,7 @@ from rawgpt._batch_io import exclusive
 from rawgpt.batch import BatchRunner, DuplicateCustomIdError, OutputInUseError, run_batch
 from rawgpt.testing import MockServer
 
-from .conftest import KEY
+from .conftest import KEY, FakeSleep
 
 CHAT = "/v1/chat/completions"
 
@@ -245,3 +245,20 @@ async def test_a_second_run_on_the_same_files_is_refused(
     assert summary.succeeded == 2 and sorted(ids(out)) == ["a", "b"]
     with exclusive(str(out), str(err)):  # and this run let go of its own
         pass
+
+
+async def test_the_summary_counts_every_429_answer_and_retry(tmp_path: Path) -> None:
+    inp = write_lines(tmp_path / "in.jsonl", [chat_line(f"r{i}") for i in range(5)])
+    out, progress = tmp_path / "out.jsonl", io.StringIO()
+    async with MockServer() as srv:
+        client = rawgpt.AsyncClient(
+            api_key=KEY, base_url=srv.base_url, rate_limiter=False, max_retries=5
+        )
+        client._sleep = FakeSleep()  # the retry-after waits, without waiting
+        srv.add_fault("rate_limit:0.01", times=3)  # three 429s, each answered by a retry
+        async with client:
+            summary = await BatchRunner(client, inp, out, concurrency=1, progress=progress).run()
+    assert summary.succeeded == 5 and summary.retries == 3 and summary.rate_limited == 3
+    assert "5 ok, 0 failed, 0 invalid, 0 already done; 3 retries, 3 answers 429" in (
+        progress.getvalue()
+    )

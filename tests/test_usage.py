@@ -11,7 +11,7 @@ from rawgpt._prices import cost_usd, price_for
 from rawgpt._usage import RequestEvent
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
+from .conftest import KEY, MESSAGES, FakeSleep
 
 
 async def test_totals_hooks_and_log_records(
@@ -69,3 +69,30 @@ def test_price_lookup_by_longest_prefix() -> None:
     assert price_for("gpt-4o-2024-08-06") == price_for("gpt-4o")
     assert price_for("gpt-4ox") is None
     assert cost_usd("unknown", 10, 10) is None
+
+
+async def test_events_count_the_429s_their_retries_met(server: MockServer) -> None:
+    events: list[RequestEvent] = []
+    client = rawgpt.AsyncClient(
+        api_key=KEY, base_url=server.base_url, rate_limiter=False, max_retries=3
+    )
+    client._sleep = FakeSleep()  # the retry-after waits, without waiting
+    client.add_hook(events.append)
+    async with client:
+        server.add_fault("rate_limit:0.01", times=2)  # two 429s, then an answer
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        server.add_fault("rate_limit:0.01", times=2)
+        s = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True
+        )
+        async with s:
+            async for _ in s:
+                pass
+        server.add_fault("rate_limit:0.01", times=4)  # more than the retries: it fails
+        with pytest.raises(rawgpt.RateLimitError):
+            await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert [(e.attempts, e.rate_limited, e.status) for e in events] == [
+        (3, 2, 200),
+        (3, 2, 200),
+        (4, 4, 429),
+    ]
