@@ -85,6 +85,9 @@ class LazyReadTimer(ResponseHandler):
 def _lazy_read_timer(connector: aiohttp.TCPConnector) -> None:
     """Build the connector's connections with LazyReadTimer (when this aiohttp allows)."""
     factory = getattr(connector, "_factory", None)
+    hooks = ("_reschedule_timeout", "_drop_timeout", "_on_read_timeout", "start_timeout")
+    if not all(hasattr(ResponseHandler, name) for name in hooks):
+        return  # an aiohttp whose protocol works otherwise: keep its own timer
     if isinstance(factory, functools.partial) and factory.func is ResponseHandler:
         lazy = functools.partial(LazyReadTimer, *factory.args, **factory.keywords)
         connector._factory = cast("functools.partial[ResponseHandler]", lazy)
