@@ -131,6 +131,13 @@ def _limiter(args: argparse.Namespace) -> RateLimiter | None:
         return shared_limiter(
             args.redis_url, rpm=args.rpm, tpm=args.tpm, namespace=args.redis_namespace
         )
+    if args.shard is not None and args.shard[1] > 1:
+        print(
+            f"rawgpt batch: warning: --shard {args.shard[0]}/{args.shard[1]} without --redis-url:"
+            " this shard learns and keeps the rate limit on its own, so N shards running at"
+            " once send up to N times the limit; pass --redis-url to share one budget",
+            file=sys.stderr,
+        )
     if args.rpm or args.tpm:
         return RateLimiter(rpm=args.rpm, tpm=args.tpm)
     return None

@@ -221,3 +221,6 @@ def test_shard_usage_errors(
             capsys.readouterr().err
         )
     assert not (tmp_path / "o.jsonl").exists()
+    args = [str(inp), "-o", str(tmp_path / "o.jsonl"), "--shard", "1/2", "--mock"]
+    run_cli(args, monkeypatch)
+    assert "--shard 1/2 without --redis-url" in capsys.readouterr().err
