@@ -108,10 +108,6 @@ class AsyncClient:
         self.usage.hooks.append(hook)
 
     @property
-    def _limiter(self) -> RateLimiter | None:
-        return self.rate_limiter
-
-    @property
     def max_retries(self) -> int:
         return self.retry.max_retries
 
