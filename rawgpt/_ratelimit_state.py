@@ -1,12 +1,11 @@
 """The limiter's state for one (base_url, model): buckets, slow start, cool-down, breaker.
 
-Pure bookkeeping on an explicit clock; the waiting lives in ``_ratelimit``.
-
-Before the first rate-limit headers arrive nothing is known, so it starts
-like TCP slow start: one probe in flight, and (while no headers come) a window
-that doubles with each success and halves on a 429. Headers switch it to two
-buckets, requests and tokens, whose levels follow the server's "remaining"
-minus what was charged since the answering request was admitted.
+Pure bookkeeping on an explicit clock; the waiting lives in ``_ratelimit``. Before
+the first rate-limit headers arrive nothing is known, so it starts like TCP slow
+start: one probe in flight, and (while no headers come) a window that doubles with
+each success and halves on a 429. Headers switch it to two buckets, requests and
+tokens, whose levels follow the server's "remaining" minus what was charged since
+the answering request was admitted.
 """
 
 from __future__ import annotations
@@ -95,8 +94,7 @@ class KeyState:
         return self.tokens.limit if self.tokens is not None else None
 
     def try_take(self, cost: int, now: float) -> Ticket | None:
-        """The hot path: admit at once when learned limits have room and nothing else
-        (cool-down, breaker, a request too large) needs a look; None: ask ``delay``."""
+        """Admit now if learned limits have room and nothing else needs a look, else None."""
         if self.cooldown_until > now or not self.learned:
             return None
         if self.breaker is not None and self.breaker.state != CLOSED:
@@ -135,19 +133,12 @@ class KeyState:
         now: float,
         rng: random.Random,
     ) -> None:
-        """Learn from a request that did not simply succeed (``RateLimiter.release``'s
-        slow path): refund, breaker verdict, headers, 429 cool-down, slow-start window."""
+        """``release``'s slow path: refund, breaker, headers, 429 cool-down, slow start."""
         known = headers is not None or error is not None
-        breaker = self.breaker
-        if not sent:
+        if sent:
+            self.judge(ticket, error, known, now)
+        else:
             self.refund(ticket, now)
-        elif breaker is not None and known:
-            failed = isinstance(error, APIConnectionError) or (
-                isinstance(error, APIStatusError) and error.status_code >= 500
-            )
-            breaker.record(not failed, now, probe=ticket.probe)
-        elif ticket.probe and breaker is not None:
-            breaker.abandon()  # no verdict from it: the next send probes
         learned = bool(headers) and self.learn(ticket, headers or {}, now)
         limited = isinstance(error, APIStatusError) and error.status_code == 429
         if pause := cool_down(error, rng):  # a rate 429: pause every sender
@@ -159,6 +150,19 @@ class KeyState:
                 self.configure(now)
             elif error is None:
                 self.window = min(self.window * 2, MAX_WINDOW)
+
+    def judge(self, ticket: Ticket, error: APIError | None, known: bool, now: float) -> None:
+        """Tell the breaker: connection errors and 5xx fail; no outcome known, no verdict."""
+        breaker = self.breaker
+        if breaker is None:
+            return
+        if known:
+            failed = isinstance(error, APIConnectionError) or (
+                isinstance(error, APIStatusError) and error.status_code >= 500
+            )
+            breaker.record(not failed, now, probe=ticket.probe)
+        elif ticket.probe:
+            breaker.abandon()  # the next send probes
 
     def refund(self, ticket: Ticket, now: float) -> None:
         """A request that was admitted but never sent gives its charge back."""

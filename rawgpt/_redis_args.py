@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._buckets import Bucket
-from ._errors import APIConnectionError, APIError, APIStatusError
+from ._errors import APIError, APIStatusError
 from ._ratelimit_headers import usable_limits
 
 if TYPE_CHECKING:
@@ -50,22 +50,6 @@ def release_args(
         repr(cool),
         ttl_ms,
     ]
-
-
-def record_outcome(
-    ticket: SharedTicket, error: APIError | None, sent: bool, *, known: bool, now: float
-) -> None:
-    """Feed the outcome to this process's circuit breaker (network failures may be local)."""
-    breaker = ticket.state.breaker
-    if breaker is None:
-        return
-    if sent and known:
-        failed = isinstance(error, APIConnectionError) or (
-            isinstance(error, APIStatusError) and error.status_code >= 500
-        )
-        breaker.record(not failed, now, probe=ticket.probe)
-    elif ticket.probe:
-        breaker.abandon()
 
 
 def safe_url(url: str) -> str:

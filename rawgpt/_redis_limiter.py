@@ -29,7 +29,7 @@ from ._errors import APIError
 from ._ratelimit import RateLimiter
 from ._ratelimit_headers import cool_down
 from ._ratelimit_state import KeyState, Ticket
-from ._redis_args import record_outcome, release_args, safe_url, share_out
+from ._redis_args import release_args, safe_url, share_out
 from ._redis_line import POLL, Line, SharedTicket, deadline_error
 from ._redis_lua import ADMIT, RELEASE
 
@@ -175,7 +175,7 @@ class RedisRateLimiter(RateLimiter):
             return
         ticket.done = True
         now = self._clock()
-        record_outcome(ticket, error, sent, known=headers is not None or error is not None, now=now)
+        ticket.state.judge(ticket, error, sent and (headers is not None or error is not None), now)
         caps = (self.rpm or 0, self.tpm or 0, self._margin)
         cool = cool_down(error, self._rng)
         args = release_args(ticket, headers, error, sent, now - ticket.at, caps, cool, self._ttl_ms)
