@@ -16,7 +16,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import orjson
 
@@ -25,9 +25,6 @@ from ._config import Limits
 from ._prices import PRICES, PRICES_DATE, Price
 from ._ratelimit import RateLimiter
 from ._shard import shard_arg, shared_limiter
-
-if TYPE_CHECKING:
-    from ._redis_limiter import RedisRateLimiter
 from .batch import BatchRunner, DuplicateCustomIdError
 
 MOCK_KEY = "sk-mock-no-key-needed"
@@ -153,8 +150,8 @@ async def run(args: argparse.Namespace) -> int:
     try:
         return await _run(args, prices, limiter)
     finally:
-        if args.redis_url and limiter is not None:  # a RedisRateLimiter: close its connections
-            await cast("RedisRateLimiter", limiter).aclose()
+        if limiter is not None:
+            await limiter.aclose()
 
 
 async def _run(

@@ -231,6 +231,9 @@ class RateLimiter:
         state.settle(ticket, headers, error, sent, now, self._rng)
         self._wake(state)
 
+    async def aclose(self) -> None:
+        """Release what the limiter holds: nothing in process (RedisRateLimiter: connections)."""
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """What the limiter knows now, per (base_url, model)."""
         now = self._clock()
