@@ -120,10 +120,9 @@ async def request(
     if debug:
         _log(path, raw.status, retries, start, secret)
     result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
-    model = body.get("model")
     client.usage.count(
         path,
-        model if type(model) is str else None,
+        _model(body),
         result._d,
         raw.headers,
         raw.status,

@@ -117,7 +117,7 @@ class Usage:
                 )
             )
             return
-        totals = self.by_model.get(model or "unknown") or self._totals(model or "unknown")
+        totals = self._totals(model or "unknown")
         totals.requests += 1
         usage = body.get("usage")
         if type(usage) is dict:
