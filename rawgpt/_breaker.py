@@ -66,7 +66,7 @@ class CircuitBreaker:
         """The probe was admitted but never sent: let the next send be the probe."""
         self.probing = False
 
-    def record(self, ok: bool, now: float, *, probe: bool = False) -> None:
+    def record(self, ok: bool, now: float, probe: bool = False) -> None:
         """An outcome: ``ok`` False for a connection error or a 5xx.
 
         Only the probe's own outcome decides a half-open breaker: requests that

@@ -33,12 +33,14 @@ class Bucket:
 
     def wait(self, cost: float, now: float) -> float:
         """Seconds until ``cost`` fits (0.0 when it fits now)."""
-        missing = min(cost, self.limit) - self.refill(now)
+        limit = self.limit
+        missing = (cost if cost < limit else limit) - self.refill(now)
         return 0.0 if missing <= _EPS else missing / self.rate
 
     def try_take(self, cost: float, now: float) -> bool:
         """Take ``cost`` if it fits now; False (and nothing taken) if it does not."""
-        if min(cost, self.limit) - self.refill(now) > _EPS:
+        limit = self.limit
+        if (cost if cost < limit else limit) - self.refill(now) > _EPS:
             return False
         self.level -= cost
         return True

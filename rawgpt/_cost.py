@@ -64,7 +64,7 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
                 if "tool_calls" in message:
                     chars += _call_chars(message["tool_calls"])
     if _EXTRA_KEYS.isdisjoint(body):
-        return max(1, chars // 4)
+        return chars // 4 or 1
     for key in ("tools", "functions"):
         if type(body.get(key)) is list and body[key]:
             chars += len(orjson.dumps(body[key]))

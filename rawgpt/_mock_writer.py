@@ -1,11 +1,11 @@
 """How the mock server's responses go out: headers, stats, bodies, streams, pauses.
 
 ``ResponseWriter`` is the base of the dispatcher. It stamps every response with
-OpenAI's headers (request id, processing time, rate limits), counts statuses,
-writes JSON bodies (optionally cut or stalled halfway) and SSE event lists
-(paced, stalled or aborted). Every wait goes through ``pause``, which wakes
-early and drops the connection when the server stops, so no stalled handler
-outlives ``MockServer.stop()``.
+OpenAI's headers (request id, processing time, rate limits, the edge's two
+cookies), counts statuses, writes JSON bodies (optionally cut or stalled
+halfway) and SSE event lists (paced, stalled or aborted). Every wait goes
+through ``pause``, which wakes early and drops the connection when the server
+stops, so no stalled handler outlives ``MockServer.stop()``.
 """
 
 from __future__ import annotations
@@ -90,6 +90,18 @@ class ResponseWriter:
         headers["openai-version"] = "2020-10-01"
         return headers
 
+    def cookies(self, resp: web.StreamResponse) -> None:
+        """The two cookies OpenAI's Cloudflare edge sets on every answer, scoped to this
+        host (no ``domain``, no ``Secure``: the mock serves plain http on loopback)."""
+        stamp = int(time.time())
+        resp.headers.add(
+            "Set-Cookie",
+            f"__cf_bm={self._prefix}-{stamp}-1.0.1.1; path=/; HttpOnly; SameSite=None",
+        )
+        resp.headers.add(
+            "Set-Cookie", f"_cfuvid={self._prefix}-{stamp}-0.0.1.1; path=/; HttpOnly; SameSite=None"
+        )
+
     def json(
         self,
         ctx: Ctx,
@@ -102,12 +114,15 @@ class ResponseWriter:
         if extra:
             headers.update(extra)
         self.stats.count(status)
-        return web.Response(status=status, body=body, headers=headers)
+        resp = web.Response(status=status, body=body, headers=headers)
+        self.cookies(resp)
+        return resp
 
     async def _begin(
         self, ctx: Ctx, content_type: str, length: int | None = None
     ) -> web.StreamResponse:
         resp = ctx.response = web.StreamResponse(headers=self.headers(ctx, content_type))
+        self.cookies(resp)
         if length is not None:
             resp.content_length = length
         self.stats.count(200)

@@ -218,7 +218,7 @@ class RateLimiter:
         now = self._clock()
         if error is None and sent and headers is not None:  # the common case, kept short
             if state.breaker is not None:
-                state.breaker.record(True, now, probe=ticket.probe)
+                state.breaker.record(True, now, ticket.probe)
             learned = bool(headers) and (state.fresh(now) or state.learn(ticket, headers, now))
             if not state.learned and not learned:
                 if self.rpm or self.tpm:

@@ -137,15 +137,23 @@ async def _close_connector(connector: aiohttp.BaseConnector) -> None:
 
 
 class Transport:
-    """A lazily built aiohttp session bound to the loop that first uses it."""
+    """A lazily built aiohttp session bound to the loop that first uses it.
+
+    The session's default headers are the ``headers`` dict of the send that
+    built it; later sends passing that same dict object (the client's cached
+    headers: same key, no extras) let aiohttp copy the defaults in C instead of
+    merging a dict per request. Any other dict is sent as given, over the
+    defaults, so a new key or extra headers always win.
+    """
 
     def __init__(self, limits: Limits, timeout: Timeout) -> None:
         self._limits = limits
         self._timeout = client_timeout(timeout)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._defaults: Mapping[str, str] | None = None
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self, headers: Mapping[str, str]) -> aiohttp.ClientSession:
         limits = self._limits
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections,
@@ -154,21 +162,26 @@ class Transport:
             ttl_dns_cache=300,
         )
         _lazy_read_timer(connector)
+        self._defaults = headers
         return aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
+            headers=headers,
+            # An API key authenticates every call: no cookie is stored or sent back, and
+            # the Set-Cookie fields OpenAI's edge adds to every answer are never parsed.
+            cookie_jar=aiohttp.DummyCookieJar(),
             # Proxy variables are read per request when trusted: only pay for it when set.
             trust_env=any(v in os.environ for v in _PROXY_VARS),
         )
 
-    def _current(self) -> aiohttp.ClientSession:
+    def _current(self, headers: Mapping[str, str]) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and self._loop is loop and not session.closed:
             return session
         if session is not None and self._loop is not loop:
             self._abandon(session)
-        self._session = session = self._new_session()
+        self._session = session = self._new_session(headers)
         self._loop = loop
         return session
 
@@ -197,13 +210,18 @@ class Transport:
         """Send one request and return once the response headers are in."""
         session = self._session
         if session is None or session.closed or self._loop is not asyncio.get_running_loop():
-            session = self._current()
+            session = self._current(headers)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": client_timeout(timeout)}
         if params:
             extra["params"] = params
         try:
             resp = await session.request(
-                method, url, data=body, headers=headers, allow_redirects=False, **extra
+                method,
+                url,
+                data=body,
+                headers=None if headers is self._defaults else headers,
+                allow_redirects=False,
+                **extra,
             )
         except _MAPPED as exc:
             _raise_mapped(exc, secret, "while sending the request")

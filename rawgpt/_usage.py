@@ -117,7 +117,8 @@ class Usage:
                 )
             )
             return
-        totals = self._totals(model or "unknown")
+        name = model or "unknown"
+        totals = self.by_model.get(name) or self._totals(name)
         totals.requests += 1
         usage = body.get("usage")
         if type(usage) is dict:

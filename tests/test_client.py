@@ -140,6 +140,46 @@ async def test_api_key_from_env_callable_and_assignment(
         assert server.requests[-1].headers["authorization"] == "Bearer sk-assigned"
 
 
+async def test_each_call_carries_its_own_key_and_headers(server: MockServer) -> None:
+    """The session's default headers are the first key's; other keys and extras win."""
+    import asyncio
+
+    order = ["sk-a", "sk-b", "sk-a", "sk-c", "sk-b", "sk-a"]
+    keys = iter(order)
+    async with rawgpt.AsyncClient(api_key="sk-a", base_url=server.base_url) as c:
+        await c.chat.completions.create(model="m", messages=MESSAGES)
+        c.api_key = lambda: next(keys)
+        calls = [
+            c.chat.completions.create(model="m", messages=MESSAGES, user=str(i)) for i in range(6)
+        ]
+        await asyncio.gather(*calls)
+        c.api_key = "sk-a"
+        await c.chat.completions.create(model="m", messages=MESSAGES, extra_headers={"X-A": "1"})
+        await c.chat.completions.create(model="m", messages=MESSAGES)
+    sent = {r.body["user"]: r.headers["authorization"] for r in server.requests[1:7]}
+    assert sent == {str(i): f"Bearer {key}" for i, key in enumerate(order)}
+    assert [r.headers.get("x-a") for r in server.requests[-2:]] == ["1", None]
+    assert {r.headers["authorization"] for r in server.requests[-2:]} == {"Bearer sk-a"}
+
+
+async def test_cookies_are_neither_kept_nor_sent(server: MockServer) -> None:
+    """OpenAI's edge sets two cookies on every answer; an API client needs neither."""
+    import aiohttp
+
+    base = server.base_url.replace("127.0.0.1", "localhost")  # a jar refuses IP hosts
+    body = {"model": "m", "messages": MESSAGES}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as plain:
+        for _ in range(2):  # aiohttp's default jar keeps them and sends them back
+            async with plain.post(f"{base}/chat/completions", json=body) as resp:
+                await resp.read()
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=base) as c:
+        for _ in range(2):
+            await c.chat.completions.create(model="m", messages=MESSAGES)
+    cookies = [r.headers.get("cookie") for r in server.requests]
+    assert cookies[:2] == [None, cookies[1]] and "__cf_bm=" in (cookies[1] or "")
+    assert cookies[2:] == [None, None]
+
+
 def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(rawgpt.OpenAIError, match="OPENAI_API_KEY"):

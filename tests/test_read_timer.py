@@ -108,7 +108,7 @@ def test_no_read_timeout_or_a_dropped_one_never_fires() -> None:
 async def test_the_client_builds_its_connections_with_it(server: Any) -> None:
     async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url) as client:
         await client.embeddings.create(model="text-embedding-3-small", input="hi")
-        connector = client._transport._current().connector
+        connector = client._transport._session.connector  # type: ignore[union-attr]
         assert connector is not None
         protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
         assert protocols and all(type(p) is LazyReadTimer for p in protocols)
