@@ -56,10 +56,6 @@ async def request(
     if limiter is not None:
         limit_key = (base, body.get("model") or path)
         cost = limiter.cost(body)
-        # the call's deadline bounds its rate-limit waits too
-        total, most = (per_call or client.timeout).total, policy.deadline
-        limit = min(most, total) if most and total else (most or total)
-        deadline = start + limit if limit else None
     retries = limited = 0  # retries so far; attempts answered 429
     while True:
         ticket: Ticket | None = None
@@ -68,6 +64,7 @@ async def request(
             ticket = limiter.try_acquire(limit_key, cost)
             if ticket is None:
                 data = _compact(data)
+                deadline = _deadline(start, per_call or client.timeout, policy.deadline)
                 ticket = await limiter.acquire(limit_key, cost, deadline=deadline)
                 ticket.at = limiter.now()  # admission is measured from the send, not the grant
         try:
@@ -132,6 +129,14 @@ async def request(
         limited,
     )
     return result
+
+
+def _deadline(start: float, timeout: Timeout, most: float | None) -> float | None:
+    """When a call must be done by (its total timeout or the retry deadline): it bounds
+    the call's rate-limit waits too."""
+    total = timeout.total
+    limit = min(most, total) if most and total else (most or total)
+    return start + limit if limit else None
 
 
 def _compact(data: bytes) -> bytes:
