@@ -49,6 +49,7 @@ async def request(
     key = client.api_key
     secret = key if type(key) is str else await client._key()
     headers = client._headers_for(secret, extra_headers)
+    defaults = client._headers  # this key's headers, no extras: the session's defaults
     per_call = None if timeout is None else Timeout.coerce(timeout)
     limiter = client.rate_limiter
     policy = client.retry
@@ -69,7 +70,14 @@ async def request(
                 ticket.at = limiter.now()  # admission is measured from the send, not the grant
         try:
             raw = await client._transport.send(
-                "POST", url, headers, data, timeout=per_call, params=extra_query, secret=secret
+                "POST",
+                url,
+                headers,
+                data,
+                timeout=per_call,
+                params=extra_query,
+                secret=secret,
+                defaults=defaults,
             )
             if raw.status >= 300:
                 error = status_error(raw.status, await raw.read(), raw.headers, secret=secret)

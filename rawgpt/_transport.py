@@ -139,11 +139,11 @@ async def _close_connector(connector: aiohttp.BaseConnector) -> None:
 class Transport:
     """A lazily built aiohttp session bound to the loop that first uses it.
 
-    The session's default headers are the ``headers`` dict of the send that
-    built it; later sends passing that same dict object (the client's cached
-    headers: same key, no extras) let aiohttp copy the defaults in C instead of
-    merging a dict per request. Any other dict is sent as given, over the
-    defaults, so a new key or extra headers always win.
+    The session's default headers are the ``defaults`` of the send that built
+    it (the client's headers for its key, without any call's extras); a later
+    send whose ``headers`` are that same dict object lets aiohttp copy them in C
+    instead of merging a dict per request. Any other ``headers`` (another key,
+    or extras) name every default header again, so they replace all of them.
     """
 
     def __init__(self, limits: Limits, timeout: Timeout) -> None:
@@ -206,11 +206,12 @@ class Transport:
         timeout: Timeout | None = None,
         params: Mapping[str, Any] | None = None,
         secret: str | None = None,
+        defaults: Mapping[str, str] | None = None,
     ) -> RawResponse:
         """Send one request and return once the response headers are in."""
         session = self._session
         if session is None or session.closed or self._loop is not asyncio.get_running_loop():
-            session = self._current(headers)
+            session = self._current(headers if defaults is None else defaults)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": client_timeout(timeout)}
         if params:
             extra["params"] = params

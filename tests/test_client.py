@@ -147,7 +147,7 @@ async def test_each_call_carries_its_own_key_and_headers(server: MockServer) -> 
     order = ["sk-a", "sk-b", "sk-a", "sk-c", "sk-b", "sk-a"]
     keys = iter(order)
     async with rawgpt.AsyncClient(api_key="sk-a", base_url=server.base_url) as c:
-        await c.chat.completions.create(model="m", messages=MESSAGES)
+        await c.chat.completions.create(model="m", messages=MESSAGES, extra_headers={"X-B": "2"})
         c.api_key = lambda: next(keys)
         calls = [
             c.chat.completions.create(model="m", messages=MESSAGES, user=str(i)) for i in range(6)
@@ -159,6 +159,7 @@ async def test_each_call_carries_its_own_key_and_headers(server: MockServer) -> 
     sent = {r.body["user"]: r.headers["authorization"] for r in server.requests[1:7]}
     assert sent == {str(i): f"Bearer {key}" for i, key in enumerate(order)}
     assert [r.headers.get("x-a") for r in server.requests[-2:]] == ["1", None]
+    assert [r.headers.get("x-b") for r in server.requests] == ["2"] + [None] * 8  # not kept
     assert {r.headers["authorization"] for r in server.requests[-2:]} == {"Bearer sk-a"}
 
 
