@@ -1,19 +1,61 @@
 """Client configuration: timeouts, connection limits and defaults, in one place.
 
-Small frozen dataclasses, in the manner of httpx's ``Timeout`` and ``Limits``.
+Small frozen records, in the manner of httpx's ``Timeout`` and ``Limits``.
 Nothing here imports aiohttp: the transport turns these into its own objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
+from typing import Any, ClassVar
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Timeout:
+class Record:
+    """An immutable value: its ``_fields`` (its slots, in ``__init__`` order) are set
+    once by ``__init__``.
+
+    Equality, hash, repr and pickling go by the fields, as a frozen dataclass's
+    do (assigning raises ``dataclasses.FrozenInstanceError``). Written out
+    rather than generated because ``@dataclass`` costs about as much at import
+    as the rest of a class's module: rawgpt's import is a measured target.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def _init(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self) or not isinstance(other, Record):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
+
+class Timeout(Record):
     """Per-request time limits, in seconds; ``None`` means no limit.
 
     - ``connect``: opening the TCP (and TLS) connection.
@@ -27,15 +69,19 @@ class Timeout:
     ``Timeout(connect=t, read=t)``, as httpx reads a float.
     """
 
-    connect: float | None = 5.0
-    read: float | None = 600.0
-    total: float | None = None
+    _fields = ("connect", "read", "total")
+    __slots__ = _fields
+    connect: float | None
+    read: float | None
+    total: float | None
 
-    def __post_init__(self) -> None:
-        for name in ("connect", "read", "total"):
-            value = getattr(self, name)
+    def __init__(
+        self, connect: float | None = 5.0, read: float | None = 600.0, total: float | None = None
+    ) -> None:
+        for name, value in (("connect", connect), ("read", read), ("total", total)):
             if value is not None and not value > 0:
                 raise ValueError(f"Timeout.{name} must be a positive number or None, got {value!r}")
+        self._init(connect=connect, read=read, total=total)
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
@@ -51,8 +97,7 @@ class Timeout:
         return cls(connect=float(value), read=float(value))
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Record):
     """Connection pool limits, handed to aiohttp's ``TCPConnector``.
 
     - ``max_connections``: open connections at most, across hosts (requests
@@ -61,14 +106,26 @@ class Limits:
     - ``keepalive_expiry``: seconds an idle connection stays in the pool.
     """
 
-    max_connections: int = 100
-    max_connections_per_host: int = 0
-    keepalive_expiry: float = 30.0
+    _fields = ("max_connections", "max_connections_per_host", "keepalive_expiry")
+    __slots__ = _fields
+    max_connections: int
+    max_connections_per_host: int
+    keepalive_expiry: float
 
-    def __post_init__(self) -> None:
-        if self.max_connections < 1:
-            raise ValueError(f"Limits.max_connections must be >= 1, got {self.max_connections}")
-        if self.max_connections_per_host < 0:
+    def __init__(
+        self,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        keepalive_expiry: float = 30.0,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"Limits.max_connections must be >= 1, got {max_connections}")
+        if max_connections_per_host < 0:
             raise ValueError("Limits.max_connections_per_host must be >= 0")
-        if not self.keepalive_expiry > 0:
+        if not keepalive_expiry > 0:
             raise ValueError("Limits.keepalive_expiry must be positive")
+        self._init(
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+            keepalive_expiry=keepalive_expiry,
+        )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._config import Record
 from ._errors import APIError, APIStatusError, QuotaExceededError, RequestTooLargeError
 
 if TYPE_CHECKING:
@@ -64,13 +64,17 @@ def _count(text: str | None) -> int | None:
     return value if value >= 0 else None
 
 
-@dataclass(frozen=True, slots=True)
-class LimitHeaders:
+class LimitHeaders(Record):
     """One response's view of one bucket: limit, remaining, seconds to full."""
 
+    _fields = ("limit", "remaining", "reset")
+    __slots__ = _fields
     limit: int | None
     remaining: int | None
     reset: float | None
+
+    def __init__(self, limit: int | None, remaining: int | None, reset: float | None) -> None:
+        self._init(limit=limit, remaining=remaining, reset=reset)
 
     @property
     def usable(self) -> bool:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from ._config import Record
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -25,8 +25,7 @@ from ._errors import (
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 
-@dataclass(frozen=True, slots=True)
-class Retry:
+class Retry(Record):
     """When to retry a failed call, and how long to wait first.
 
     - ``max_retries``: retries after the first attempt (the SDK's default, 2).
@@ -39,20 +38,45 @@ class Retry:
       (at least 50 ms) is added at random.
     """
 
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    deadline: float | None = None
-    max_retry_after: float = 60.0
-    retry_after_jitter: float = 0.1
+    _fields = (
+        "max_retries",
+        "initial_delay",
+        "max_delay",
+        "deadline",
+        "max_retry_after",
+        "retry_after_jitter",
+    )
+    __slots__ = _fields
+    max_retries: int
+    initial_delay: float
+    max_delay: float
+    deadline: float | None
+    max_retry_after: float
+    retry_after_jitter: float
 
-    def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"Retry.max_retries must be >= 0, got {self.max_retries}")
-        if self.initial_delay < 0 or self.max_delay < 0:
+    def __init__(
+        self,
+        max_retries: int = 2,
+        initial_delay: float = 0.5,
+        max_delay: float = 8.0,
+        deadline: float | None = None,
+        max_retry_after: float = 60.0,
+        retry_after_jitter: float = 0.1,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"Retry.max_retries must be >= 0, got {max_retries}")
+        if initial_delay < 0 or max_delay < 0:
             raise ValueError("Retry delays must be >= 0")
-        if self.deadline is not None and not self.deadline > 0:
+        if deadline is not None and not deadline > 0:
             raise ValueError("Retry.deadline must be positive or None")
+        self._init(
+            max_retries=max_retries,
+            initial_delay=initial_delay,
+            max_delay=max_delay,
+            deadline=deadline,
+            max_retry_after=max_retry_after,
+            retry_after_jitter=retry_after_jitter,
+        )
 
     def is_retryable(self, error: APIError) -> bool:
         """Whether ``error`` is worth another attempt at all (ignoring counts)."""

@@ -125,3 +125,18 @@ def test_limits_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         lim.max_connections = 5  # type: ignore[misc]
     assert Limits(max_connections=5) == Limits(max_connections=5)
+
+
+def test_config_values_pickle_copy_and_repr() -> None:
+    """Written-out records behave as the frozen dataclasses they replaced."""
+    import copy
+    import pickle
+
+    values = [Timeout(connect=1, read=2), Limits(7, 2, 3.0), rawgpt.Retry(5, deadline=3.0)]
+    for value in values:
+        assert pickle.loads(pickle.dumps(value)) == value
+        assert copy.deepcopy(value) == value and hash(copy.copy(value)) == hash(value)
+    assert repr(values[1]) == (
+        "Limits(max_connections=7, max_connections_per_host=2, keepalive_expiry=3.0)"
+    )
+    assert Timeout(1, 2) != Limits() and Timeout(1, 2) != (1, 2, None)
