@@ -24,6 +24,16 @@ from ._streaming import AsyncStream
 T = TypeVar("T")
 
 
+async def _shut(client: AsyncClient) -> None:
+    """Close the client's connections, then its rate limiter's (a RedisRateLimiter's Redis
+    connections): they belong to this private loop, where nothing else can use them."""
+    try:
+        await client.close()
+    finally:
+        if client.rate_limiter is not None:
+            await client.rate_limiter.aclose()
+
+
 class _LoopThread:
     """An event loop running in a daemon thread."""
 
@@ -50,7 +60,7 @@ class _LoopThread:
             return
         if self.thread.is_alive():
             with contextlib.suppress(Exception):  # closing is best effort at exit
-                asyncio.run_coroutine_threadsafe(client.close(), self.loop).result(timeout=5)
+                asyncio.run_coroutine_threadsafe(_shut(client), self.loop).result(timeout=5)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)
         if not self.thread.is_alive():
@@ -175,7 +185,7 @@ class Client:
         return self._call(self._async.post(path, body, **kwargs))
 
     def close(self) -> None:
-        """Close every connection and stop the loop thread."""
+        """Close every connection (the rate limiter's too) and stop the loop thread."""
         if self._finalizer is not None:
             self._finalizer()
         self._loop_thread = None

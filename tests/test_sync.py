@@ -12,6 +12,7 @@ import rawgpt
 from rawgpt.testing import MockServer
 
 from .conftest import KEY, MESSAGES
+from .redis_server import RedisServer
 
 
 @pytest.fixture
@@ -108,3 +109,15 @@ def test_client_is_lazy_and_repr_hides_the_key() -> None:
     c.api_key = "sk-other"
     assert c.api_key == "sk-other"
     c.close()
+
+
+def test_closing_the_blocking_client_closes_its_redis_limiter(
+    server_thread: MockServer, redis_server: RedisServer
+) -> None:
+    """The limiter's Redis connections live on the client's private loop: close() ends them."""
+    limiter = rawgpt.RedisRateLimiter(redis_server.url, namespace="sync-close")
+    with rawgpt.Client(api_key=KEY, base_url=server_thread.base_url, rate_limiter=limiter) as c:
+        c.chat.completions.create(model="m", messages=MESSAGES)
+        assert [state["shared"] for state in limiter.snapshot().values()] == [True]
+        assert limiter._redis is not None
+    assert limiter._redis is None
