@@ -38,21 +38,11 @@ class Bucket:
         return 0.0 if missing <= _EPS else missing / self.rate
 
     def try_take(self, cost: float, now: float) -> bool:
-        """Take ``cost`` if it fits now; False (and nothing taken) if it does not.
-
-        The admission hot path (twice per request): ``refill`` is written out here
-        rather than called, which saves a call per bucket.
-        """
-        limit, level = self.limit, self.level
-        elapsed = now - self.stamp
-        if elapsed > 0:
-            level += elapsed * self.rate
-            if level > limit:
-                level = limit
-            self.level, self.stamp = level, now
-        if (cost if cost < limit else limit) - level > _EPS:
+        """Take ``cost`` if it fits now; False (and nothing taken) if it does not."""
+        limit = self.limit
+        if (cost if cost < limit else limit) - self.refill(now) > _EPS:
             return False
-        self.level = level - cost
+        self.level -= cost
         return True
 
     def take(self, cost: float, now: float) -> None:
