@@ -28,7 +28,6 @@ from ._ratelimit_state import (
     INF,
     LEARN_EVERY,
     LEARN_MARGIN,
-    MAX_WINDOW,
     KeyState,
     Ticket,
 )
@@ -221,10 +220,7 @@ class RateLimiter:
                 state.breaker.record(True, now, ticket.probe)
             learned = bool(headers) and (state.fresh(now) or state.learn(ticket, headers, now))
             if not state.learned and not learned:
-                if self.rpm or self.tpm:
-                    state.configure(now)
-                else:
-                    state.window = min(state.window * 2, MAX_WINDOW)
+                state.succeeded_unlearned(now)
             if state.waiters:
                 self._wake(state)
             return

@@ -140,16 +140,24 @@ class KeyState:
         else:
             self.refund(ticket, now)
         learned = bool(headers) and self.learn(ticket, headers or {}, now)
-        limited = isinstance(error, APIStatusError) and error.status_code == 429
         if pause := cool_down(error, rng):  # a rate 429: pause every sender
             self.cool_down(pause, now)
         if not self.learned and not learned and sent and known:
-            if limited:
-                self.window = max(1, self.window // 2)
-            elif error is None and (self.rpm or self.tpm):
-                self.configure(now)
+            if isinstance(error, APIStatusError) and error.status_code == 429:
+                self.window = max(1, self.window // 2)  # a 429 before any limits were known
             elif error is None:
-                self.window = min(self.window * 2, MAX_WINDOW)
+                self.succeeded_unlearned(now)
+
+    def succeeded_unlearned(self, now: float) -> None:
+        """A success that taught no limits: adopt the user's rpm/tpm, or widen slow start."""
+        if not (self.rpm or self.tpm):
+            self.window = min(self.window * 2, MAX_WINDOW)
+            return
+        if self.rpm:
+            self.requests = Bucket(self.rpm, self.rpm - self.req_charged, now)
+        if self.tpm:
+            self.tokens = Bucket(self.tpm, self.tpm - self.tok_charged, now)
+        self.learned = True
 
     def judge(self, ticket: Ticket, error: APIError | None, known: bool, now: float) -> None:
         """Tell the breaker: connection errors and 5xx fail; no outcome known, no verdict."""
@@ -219,14 +227,6 @@ class KeyState:
             self.learned = True
             self.learned_at = now
         return used
-
-    def configure(self, now: float) -> None:
-        """No headers to learn from, but the user gave rpm/tpm: use those."""
-        if self.rpm:
-            self.requests = Bucket(self.rpm, self.rpm - self.req_charged, now)
-        if self.tpm:
-            self.tokens = Bucket(self.tpm, self.tpm - self.tok_charged, now)
-        self.learned = True
 
     def cool_down(self, seconds: float, now: float) -> None:
         until = now + seconds
