@@ -38,7 +38,7 @@ def _wrap(value: Any, cls: type[View] | None) -> Any:
 def _field(name: str, cls: type[View] | None) -> property:
     of = cls or View
 
-    def get(self: View) -> Any:
+    def get(self: View) -> Any:  # _wrap(self._d.get(name), cls), written out: no call
         value: Any = self._d.get(name)
         kind = type(value)
         if kind is dict:
