@@ -19,7 +19,7 @@ from . import _schema
 from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
 from ._errors import OpenAIError
 from ._models import Response
-from ._ratelimit import RateLimiter
+from ._ratelimit.limiter import RateLimiter
 from ._request import request
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry

@@ -23,7 +23,7 @@ from ._usage import RequestEvent, event_from
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._ratelimit_state import Ticket
+    from ._ratelimit.state import Ticket
 
 log = logging.getLogger("rawgpt")
 

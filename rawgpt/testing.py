@@ -36,11 +36,11 @@ import time
 
 from aiohttp import web
 
-from ._mock_faults import parse_fault
-from ._mock_limits import Clock, RateLimiter
-from ._mock_responses import default_reply
-from ._mock_server import Dispatcher, Options, Pending, RecordedRequest
-from ._mock_writer import MockStats
+from ._mock.dispatch import Dispatcher, Options, Pending, RecordedRequest
+from ._mock.faults import parse_fault
+from ._mock.limits import Clock, RateLimiter
+from ._mock.responses import default_reply
+from ._mock.writer import MockStats
 
 __all__ = ["MockServer", "MockStats", "RecordedRequest"]
 

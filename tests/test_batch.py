@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 import rawgpt
-from rawgpt._batch_io import exclusive
 from rawgpt.batch import BatchRunner, DuplicateCustomIdError, OutputInUseError, run_batch
+from rawgpt.batch.io import exclusive
 from rawgpt.testing import MockServer
 
 from .conftest import KEY, FakeSleep

@@ -22,7 +22,7 @@ import orjson
 import pytest
 import redis
 
-from rawgpt._shard import in_shard
+from rawgpt.batch.shard import in_shard
 from rawgpt.cli import main
 from rawgpt.testing import MockServer
 

@@ -8,16 +8,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rawgpt._batch_input import BadLine, Job, parse_line, read_jobs, scan_input
-from rawgpt._batch_io import (
+from rawgpt.batch import DuplicateCustomIdError
+from rawgpt.batch.input import BadLine, Job, parse_line, read_jobs, scan_input
+from rawgpt.batch.io import (
     Appender,
     default_errors_path,
     read_ids,
     repair_tail,
     rewrite_without,
 )
-from rawgpt._batch_progress import BatchSummary, Progress, summary_lines
-from rawgpt.batch import DuplicateCustomIdError
+from rawgpt.batch.progress import BatchSummary, Progress, summary_lines
 
 REC = b'{"id":"batch_req_1","custom_id":"%s","response":null,"error":null}\n'
 

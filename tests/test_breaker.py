@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from rawgpt._breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from rawgpt._ratelimit.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 
 INF = float("inf")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from rawgpt._buckets import Bucket
-from rawgpt._cost import DEFAULT_OUTPUT_TOKENS, admission_cost, prompt_tokens
+from rawgpt._ratelimit.bucket import Bucket
+from rawgpt._ratelimit.estimate import DEFAULT_OUTPUT_TOKENS, admission_cost, prompt_tokens
 
 
 def test_refills_at_limit_per_minute() -> None:

@@ -13,9 +13,9 @@ import aiohttp
 import orjson
 import pytest
 
-from rawgpt._mock_faults import parse_fault
-from rawgpt._mock_limits import _Bucket, format_duration
-from rawgpt._mock_stream import split_pieces
+from rawgpt._mock.faults import parse_fault
+from rawgpt._mock.limits import _Bucket, format_duration
+from rawgpt._mock.stream import split_pieces
 from rawgpt.testing import MockServer
 
 AUTH = {"Authorization": "Bearer sk-test"}

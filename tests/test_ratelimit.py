@@ -15,7 +15,7 @@ import pytest
 
 from rawgpt import APIConnectionError, APITimeoutError, RateLimiter, RequestTooLargeError
 from rawgpt._errors import APIStatusError, QuotaExceededError, status_error
-from rawgpt._ratelimit_state import Ticket
+from rawgpt._ratelimit.state import Ticket
 
 KEY = ("http://api/v1", "gpt-4o-mini")
 

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from rawgpt._errors import status_error
-from rawgpt._ratelimit_headers import (
+from rawgpt._ratelimit.headers import (
     cool_down_for,
     parse_duration,
     read_limits,

@@ -19,9 +19,10 @@ import redis.asyncio as aioredis
 import rawgpt
 from rawgpt import APITimeoutError, RedisRateLimiter, RequestTooLargeError
 from rawgpt._errors import status_error
-from rawgpt._ratelimit_state import Ticket
-from rawgpt._redis_line import SharedTicket
-from rawgpt._shard import SkipOtherShards, in_shard, parse_shard, shard_arg
+from rawgpt._ratelimit.redis.queue import SharedTicket
+from rawgpt._ratelimit.state import Ticket
+from rawgpt.batch.shard import SkipOtherShards, in_shard, parse_shard
+from rawgpt.cli.batch import shard_arg
 from rawgpt.testing import MockServer
 
 from .conftest import KEY as API_KEY

@@ -16,15 +16,15 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from ._breaker import CircuitBreaker
-from ._cost import TokenCounter, admission_cost
-from ._errors import (
+from .._errors import (
     APIError,
     APITimeoutError,
     RequestTooLargeError,
 )
-from ._ratelimit_headers import too_large_error
-from ._ratelimit_state import (
+from .breaker import CircuitBreaker
+from .estimate import TokenCounter, admission_cost
+from .headers import too_large_error
+from .state import (
     INF,
     LEARN_EVERY,
     LEARN_MARGIN,

@@ -1,33 +1,4 @@
-"""The batch runner: a JSONL file of requests through an AsyncClient, resumable and crash-safe.
-
-::
-
-    from rawgpt.batch import run_batch
-
-    summary = await run_batch("requests.jsonl", "results.jsonl", concurrency=32)
-    summary.succeeded, summary.failed, summary.cost_usd
-
-Input lines are OpenAI Batch API requests (``custom_id``, ``method: "POST"``,
-``url``: ``/v1/chat/completions`` or ``/v1/embeddings``, ``body``) or plain
-request bodies, whose custom_id is ``line-<n>``. Answers are appended to the
-output file in the Batch API output format; failed requests (after the
-client's retries) and bad input lines go to the errors file (default: the
-output's name with ``.errors.jsonl``), with the input line number. Every
-result is written the moment it completes (see ``_batch_io`` for the fsync
-policy), so a kill loses at most the requests in flight.
-
-Running again with the same files resumes: ids already in the output or the
-errors file are skipped (``retry_errors=True`` sends the errors again and drops
-them from the errors file first); a torn last line is repaired. At the end
-every input custom_id is in exactly one of the two files. Duplicate custom_ids
-raise ``DuplicateCustomIdError`` before anything is sent; a second run on the
-same files while one is running raises ``OutputInUseError``. ``stop()`` (the CLI
-calls it on SIGINT / SIGTERM) stops new sends and waits up to ``grace``
-seconds for the ones in flight; a second ``stop()`` abandons them at once.
-
-``shard="I/N"`` runs only shard I of N (a stable hash of the custom_id): N
-machines split one input, each with its own output, one RedisRateLimiter budget.
-"""
+"""BatchRunner and run_batch: requests from a JSONL file through an AsyncClient."""
 
 from __future__ import annotations
 
@@ -37,21 +8,13 @@ import time
 from collections.abc import Generator
 from typing import Any, TextIO
 
-from ._batch_input import BadLine, DuplicateCustomIdError, Job, read_jobs
-from ._batch_io import Appender, OutputInUseError, default_errors_path, exclusive, prepare
-from ._batch_progress import BatchSummary, Progress, peak_rss_mb
-from ._batch_records import bad_input, failure, is_fatal, success
-from ._client import AsyncClient
-from ._prices import PRICES_DATE
-from ._shard import Shard, parse_shard
-
-__all__ = [
-    "BatchRunner",
-    "BatchSummary",
-    "DuplicateCustomIdError",
-    "OutputInUseError",
-    "run_batch",
-]
+from .._client import AsyncClient
+from .._prices import PRICES_DATE
+from .input import BadLine, Job, read_jobs
+from .io import Appender, default_errors_path, exclusive, prepare
+from .progress import BatchSummary, Progress, peak_rss_mb
+from .records import bad_input, failure, is_fatal, success
+from .shard import Shard, parse_shard
 
 PathLike = str | os.PathLike[str]
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._config import Record
-from ._errors import APIError, APIStatusError, QuotaExceededError, RequestTooLargeError
+from .._config import Record
+from .._errors import APIError, APIStatusError, QuotaExceededError, RequestTooLargeError
 
 if TYPE_CHECKING:
     import random

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ._mock_errors import ORG
-from ._mock_faults import Fault
-from ._mock_limits import RateLimiter
-from ._mock_stream import StreamScript
+from .errors import ORG
+from .faults import Fault
+from .limits import RateLimiter
+from .stream import StreamScript
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"

@@ -24,14 +24,14 @@ import uuid
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any
 
-from ._cost import TokenCounter
-from ._errors import APIError
-from ._ratelimit import RateLimiter
-from ._ratelimit_headers import cool_down
-from ._ratelimit_state import KeyState, Ticket
-from ._redis_args import release_args, safe_url, share_out
-from ._redis_line import POLL, Line, SharedTicket, deadline_error
-from ._redis_lua import ADMIT, RELEASE
+from ..._errors import APIError
+from ..estimate import TokenCounter
+from ..headers import cool_down
+from ..limiter import RateLimiter
+from ..state import KeyState, Ticket
+from .args import release_args, safe_url, share_out
+from .queue import POLL, Line, SharedTicket, deadline_error
+from .scripts import ADMIT, RELEASE
 
 log = logging.getLogger("rawgpt")
 NO_REDIS = "RedisRateLimiter needs redis-py: pip install 'rawgpt[redis]'"

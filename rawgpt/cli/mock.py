@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    from .testing import MockServer
+    from ..testing import MockServer
 
     server = MockServer(
         host=args.host,

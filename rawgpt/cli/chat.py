@@ -1,27 +1,20 @@
-"""The ``rawgpt`` command line: ``chat``, ``batch`` and ``mock-server``.
-
-It uses only the public client and MockServer, like any other program would.
-"""
+"""``rawgpt chat``: one prompt, the reply printed as it arrives."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
-from . import _batch_cli, _mock_cli
-from ._client import AsyncClient
-from ._errors import OpenAIError
+from .. import AsyncClient
 
 MOCK_KEY = "sk-mock-no-key-needed"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rawgpt", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_parser(sub: Any) -> None:
+    """Add the ``chat`` subcommand to the CLI's subparsers."""
     chat = sub.add_parser("chat", help="send one prompt and print the reply")
     chat.add_argument("prompt")
     chat.add_argument("--model", default="gpt-4o-mini")
@@ -40,9 +33,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer from an in-process MockServer: no key, no network",
     )
-    _batch_cli.add_parser(sub)
-    _mock_cli.add_parser(sub)
-    return parser
 
 
 @contextlib.asynccontextmanager
@@ -51,7 +41,7 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
         async with AsyncClient(base_url=args.base_url) as client:
             yield client
         return
-    from .testing import MockServer
+    from ..testing import MockServer
 
     async with (
         MockServer() as server,
@@ -60,7 +50,8 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-async def _chat(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace) -> int:
+    """Send the prompt; print the reply."""
     messages: list[dict[str, str]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -84,23 +75,3 @@ async def _chat(args: argparse.Namespace) -> int:
                     out.flush()
         out.write("\n")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rawgpt`` command."""
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "chat":
-            return asyncio.run(_chat(args))
-        if args.command == "batch":
-            return asyncio.run(_batch_cli.run(args))
-        return asyncio.run(_mock_cli.run(args))
-    except OpenAIError as exc:
-        print(f"rawgpt: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

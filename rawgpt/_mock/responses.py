@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ._mock_errors import MISSING_MODEL, invalid_param, missing_param
+from .errors import MISSING_MODEL, invalid_param, missing_param
 
 FINGERPRINT = "fp_mock"
 DEFAULT_REPLY = "This is a mock reply from the rawgpt test server."

@@ -17,12 +17,12 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._errors import APITimeoutError
-from ._ratelimit_headers import too_large_error
-from ._ratelimit_state import INF, KeyState, Ticket
+from ..._errors import APITimeoutError
+from ..headers import too_large_error
+from ..state import INF, KeyState, Ticket
 
 if TYPE_CHECKING:
-    from ._redis_limiter import RedisRateLimiter
+    from .limiter import RedisRateLimiter
 
 log = logging.getLogger("rawgpt")
 POLL = 0.05  # seconds between looks while the shared slow-start window is full

@@ -20,14 +20,19 @@ from typing import Any
 
 import orjson
 
-from ._client import AsyncClient
-from ._config import Limits
-from ._prices import PRICES, PRICES_DATE, Price
-from ._ratelimit import RateLimiter
-from ._shard import shard_arg, shared_limiter
-from .batch import BatchRunner, DuplicateCustomIdError
+from .. import AsyncClient, Limits, RateLimiter
+from .._prices import PRICES, PRICES_DATE, Price
+from ..batch import BatchRunner, DuplicateCustomIdError
+from ..batch.shard import Shard, parse_shard
+from .chat import MOCK_KEY
 
-MOCK_KEY = "sk-mock-no-key-needed"
+
+def shard_arg(text: str) -> Shard:
+    """``parse_shard`` for argparse's ``type=``: the message reaches the user as is."""
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: Any) -> None:
@@ -114,7 +119,7 @@ async def _client(
         async with AsyncClient(**options) as client:
             yield client
         return
-    from .testing import MockServer
+    from ..testing import MockServer
 
     async with MockServer() as server:
         options.update(api_key=MOCK_KEY, base_url=server.base_url)
@@ -125,8 +130,10 @@ async def _client(
 def _limiter(args: argparse.Namespace) -> RateLimiter | None:
     """A Redis-shared limiter for ``--redis-url``, an in-process one for ``--rpm``/``--tpm``."""
     if args.redis_url:
-        return shared_limiter(
-            args.redis_url, rpm=args.rpm, tpm=args.tpm, namespace=args.redis_namespace
+        from .. import RedisRateLimiter
+
+        return RedisRateLimiter(
+            args.redis_url, namespace=args.redis_namespace, rpm=args.rpm, tpm=args.tpm
         )
     if args.shard is not None and args.shard[1] > 1:
         print(

@@ -11,8 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ._batch_input import BadLine, Job
-from ._errors import (
+from .._errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
@@ -22,7 +21,8 @@ from ._errors import (
     QuotaExceededError,
     RequestTooLargeError,
 )
-from ._models import Response
+from .._models import Response
+from .input import BadLine, Job
 
 
 def new_id() -> str:

@@ -15,10 +15,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._breaker import CLOSED, CircuitBreaker
-from ._buckets import Bucket
-from ._errors import APIConnectionError, APIError, APIStatusError
-from ._ratelimit_headers import cool_down, usable_limits
+from .._errors import APIConnectionError, APIError, APIStatusError
+from .breaker import CLOSED, CircuitBreaker
+from .bucket import Bucket
+from .headers import cool_down, usable_limits
 
 if TYPE_CHECKING:
     import random

@@ -8,13 +8,8 @@ every shard's limiter shares the budget kept at URL.
 
 from __future__ import annotations
 
-import argparse
 import zlib
 from collections.abc import Container
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._redis_limiter import RedisRateLimiter
 
 Shard = tuple[int, int]  # (index 1..count, count)
 
@@ -31,14 +26,6 @@ def parse_shard(text: str | Shard) -> Shard:
     if not slash or n < 1 or not 1 <= i <= n:
         raise ValueError(f"--shard must be I/N with 1 <= I <= N (as 1/4 ... 4/4), got {text!r}")
     return i, n
-
-
-def shard_arg(text: str) -> Shard:
-    """``parse_shard`` for argparse's ``type=``: the message reaches the user as is."""
-    try:
-        return parse_shard(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def in_shard(custom_id: str, shard: Shard | None) -> bool:
@@ -60,12 +47,3 @@ class SkipOtherShards(Container[str]):
         if custom_id in self.done:
             return True
         return not (isinstance(custom_id, str) and in_shard(custom_id, self.shard))
-
-
-def shared_limiter(
-    url: str, *, rpm: int | None = None, tpm: int | None = None, namespace: str = "rawgpt"
-) -> RedisRateLimiter:
-    """The ``RedisRateLimiter`` behind ``--redis-url``; close it with ``await x.aclose()``."""
-    from ._redis_limiter import RedisRateLimiter
-
-    return RedisRateLimiter(url, namespace=namespace, rpm=rpm, tpm=tpm)

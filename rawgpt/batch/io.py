@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from ._batch_input import scan_input
-from ._batch_progress import BatchSummary
-from ._shard import Shard, SkipOtherShards, in_shard
+from .input import scan_input
+from .progress import BatchSummary
+from .shard import Shard, SkipOtherShards, in_shard
 
 _CHUNK = 1 << 16
 

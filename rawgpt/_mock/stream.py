@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from ._mock_errors import STREAM_ERROR
-from ._mock_faults import Fault
-from ._mock_responses import FINGERPRINT, ChatPlan, tool_call_id
+from .errors import STREAM_ERROR
+from .faults import Fault
+from .responses import FINGERPRINT, ChatPlan, tool_call_id
 
 DONE = b"data: [DONE]\n\n"
 _PIECE_END = b'},"logprobs":null,"finish_reason":null}]'

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ._mock_errors import (
+from .errors import (
     NO_API_KEY,
     NOT_JSON,
     QUOTA,
@@ -30,9 +30,9 @@ from ._mock_errors import (
     invalid_url,
     status_error,
 )
-from ._mock_faults import ERROR_KINDS, Fault, parse_fault
-from ._mock_limits import RateLimiter
-from ._mock_responses import (
+from .faults import ERROR_KINDS, Fault, parse_fault
+from .limits import RateLimiter
+from .responses import (
     MODELS_JSON,
     chat_cost,
     completion_json,
@@ -42,8 +42,8 @@ from ._mock_responses import (
     plan_chat,
     validate,
 )
-from ._mock_stream import chat_events, stream_script
-from ._mock_writer import HTML, Ctx, Drop, ResponseWriter, retry_headers
+from .stream import chat_events, stream_script
+from .writer import HTML, Ctx, Drop, ResponseWriter, retry_headers
 
 _CHAT, _EMBEDDINGS, _MODELS = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
 _BAD_INPUT = "Invalid 'input': expected a string, an array of strings or of token arrays."

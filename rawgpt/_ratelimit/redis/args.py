@@ -10,13 +10,13 @@ from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ._buckets import Bucket
-from ._errors import APIError, APIStatusError
-from ._ratelimit_headers import usable_limits
+from ..._errors import APIError, APIStatusError
+from ..bucket import Bucket
+from ..headers import usable_limits
 
 if TYPE_CHECKING:
-    from ._ratelimit_state import KeyState
-    from ._redis_line import Line, SharedTicket
+    from ..state import KeyState
+    from .queue import Line, SharedTicket
 
 
 def release_args(

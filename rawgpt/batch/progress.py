@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from ._usage import RequestEvent
+    from .._usage import RequestEvent
 
 try:
     import resource

@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 import orjson
 
-from ._mock_limits import Denial, format_duration
+from .limits import Denial, format_duration
 
 ORG = "org-mock"
 _RATE_DOCS = "Visit https://platform.openai.com/account/rate-limits to learn more."

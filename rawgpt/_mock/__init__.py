@@ -1,0 +1,7 @@
+"""The parts of the OpenAI-compatible MockServer (its public face is ``rawgpt.testing``).
+
+``dispatch`` routes requests and applies ``faults`` and ``limits`` (RPM/TPM);
+``responses`` and ``stream`` build the bodies and SSE scripts; ``writer`` sends
+them at the set pace; ``errors`` holds OpenAI's error bodies. Imports aiohttp's
+web server and orjson, nothing of the client.
+"""
