@@ -50,6 +50,7 @@ class AsyncClient:
         default_headers: Mapping[str, str] | None = None,
         seed: int | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None or key == "":
@@ -83,8 +84,9 @@ class AsyncClient:
             rate_limiter = RateLimiter()
         self.rate_limiter: RateLimiter | None = rate_limiter or None  # False: no limiting
         self._rng = random.Random(seed)
-        # Only the client waits; tests swap this for a fake that records the delays.
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        # Only the client waits between retries: ``sleep`` replaces asyncio.sleep there
+        # (tests pass a fake that records the delays instead of waiting).
+        self._sleep = sleep or asyncio.sleep
         self._transport = Transport(self.limits, self.timeout)
         static = {
             "Content-Type": "application/json",
