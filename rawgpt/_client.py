@@ -1,30 +1,38 @@
-"""AsyncClient: configuration, headers, the request/retry loop, and resources.
+"""AsyncClient: configuration, headers, resources, and the request loop of every call.
 
-The hot path per call: build the body dict from the keywords, ``orjson.dumps``
-it, reuse the per-client header dict, send, read the body once, parse once,
-wrap it in a view.
+The hot path per call (``_request``): ``orjson.dumps`` the body, reuse the
+per-client header dict, take a ticket from the rate limiter, send once
+(``_send_once``), read the body once, parse once, wrap it in a view
+(``_finish``). A failed attempt asks the retry policy how long to wait; when it
+says stop, ``_give_up`` records the call and raises. Only this loop sleeps: the
+policy and the limiter just compute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import TracebackType
 from typing import Any
 
+import orjson
+
 from . import _schema
 from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
-from ._errors import OpenAIError
+from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
 from ._models import Response
 from ._ratelimit.limiter import RateLimiter
-from ._request import request
+from ._ratelimit.state import Ticket
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
-from ._transport import Transport
-from ._usage import RequestEvent, Usage
+from ._streaming import AsyncStream
+from ._transport import RawResponse, Transport
+from ._usage import RequestEvent, Usage, event_from
 from ._version import user_agent
 
 ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
@@ -102,8 +110,8 @@ class AsyncClient:
         self._headers_key: str | None = None
         self._headers: dict[str, str] = {}
         self.usage = Usage(prices=prices)
-        self.chat = AsyncChat(self)
-        self.embeddings = AsyncEmbeddings(self)
+        self.chat = AsyncChat(self._request)
+        self.embeddings = AsyncEmbeddings(self._request)
 
     def add_hook(self, hook: Callable[[RequestEvent], None]) -> None:
         """Call ``hook(event)`` after every request (for metrics systems)."""
@@ -131,8 +139,220 @@ class AsyncClient:
             self._headers_key = key
         return self._headers if not extra else {**self._headers, **extra}
 
-    async def _request(self, path: str, body: Mapping[str, Any], **options: Any) -> Any:
-        return await request(self, path, body, **options)
+    async def _request(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        shape: type[Response],
+        stream: bool = False,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """POST ``body`` to ``path`` with retries; a Response view, or an AsyncStream."""
+        try:
+            data = orjson.dumps(body)
+        except TypeError as exc:
+            raise TypeError(f"request body is not JSON-serializable: {exc}") from None
+        base = self.base_url
+        url = base + path if path.startswith("/") else f"{base}/{path}"
+        key = self.api_key
+        secret = key if type(key) is str else await self._key()
+        headers = self._headers_for(secret, extra_headers)
+        per_call = None if timeout is None else Timeout.coerce(timeout)
+        limiter = self.rate_limiter
+        start = time.monotonic()
+        if limiter is not None:
+            limit_key = (base, body.get("model") or path)
+            cost = limiter.cost(body)
+        retries = limited = 0  # retries so far; attempts answered 429
+        while True:
+            ticket = None
+            if limiter is not None:  # its errors (deadline, too large) are final, not retried
+                ticket = limiter.try_acquire(limit_key, cost)
+                if ticket is None:
+                    data = _compact(data)
+                    ticket = await self._admit(limiter, limit_key, cost, start, per_call)
+            try:
+                raw, content = await self._send_once(
+                    url, headers, data, per_call, extra_query, secret, stream, limiter, ticket
+                )
+            except APIError as error:
+                delay = self.retry.next_delay(
+                    retries, error, elapsed=time.monotonic() - start, rng=self._rng
+                )
+                status = getattr(error, "status_code", None)
+                limited += status == 429
+                _log(path, status, retries, start, secret, error, delay)
+                if delay is None:
+                    self._give_up(path, body, error, retries + 1, start, stream, limited)
+                    raise
+                data = _compact(data)
+                await self._sleep(delay)
+                retries += 1
+                continue
+            if content is None:
+                return self._open_stream(raw, path, body, start, retries + 1, limited, secret)
+            return self._finish(raw, content, path, body, shape, start, retries, limited, stream)
+
+    async def _admit(
+        self,
+        limiter: RateLimiter,
+        key: Hashable,
+        cost: int,
+        start: float,
+        timeout: Timeout | None,
+    ) -> Ticket:
+        """Wait for the rate limiter's word, no later than the call's deadline."""
+        total = (timeout or self.timeout).total
+        most = self.retry.deadline
+        limit = min(most, total) if most and total else (most or total)
+        return await limiter.acquire(key, cost, deadline=start + limit if limit else None)
+
+    async def _send_once(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        data: bytes,
+        timeout: Timeout | None,
+        params: Mapping[str, Any] | None,
+        secret: str,
+        stream: bool,
+        limiter: RateLimiter | None,
+        ticket: Ticket | None,
+    ) -> tuple[RawResponse, bytes | None]:
+        """One attempt: the answer and its body (None for an event stream), or the APIError.
+
+        The ticket goes back to the limiter with what came back: the headers and the
+        status error, the connection error alone, or nothing when cancelled in flight.
+        """
+        error: APIError | None = None
+        answered: Mapping[str, str] | None = None
+        try:
+            raw = await self._transport.send(
+                "POST",
+                url,
+                headers,
+                data,
+                timeout=timeout,
+                params=params,
+                secret=secret,
+                defaults=self._headers,
+            )
+            if raw.status >= 300:
+                error = status_error(raw.status, await raw.read(), raw.headers, secret=secret)
+            answered = raw.headers
+        except APIError as err:
+            error = err
+            raise
+        finally:
+            if ticket is not None:
+                limiter.release(ticket, answered, error)  # type: ignore[union-attr]
+        if error is not None:
+            raise error
+        if stream and not raw.headers.get("content-type", "").startswith("application/json"):
+            return raw, None
+        return raw, await raw.read()
+
+    def _give_up(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        error: APIError,
+        attempts: int,
+        start: float,
+        stream: bool,
+        limited: int,
+    ) -> None:
+        """Record a call that failed for good (the caller raises its error)."""
+        self.usage.record(
+            RequestEvent(
+                path,
+                _model(body),
+                getattr(error, "status_code", None),
+                attempts,
+                time.monotonic() - start,
+                request_id=getattr(error, "request_id", None),
+                stream=stream,
+                error=type(error).__name__,
+                rate_limited=limited,
+            )
+        )
+
+    def _finish(
+        self,
+        raw: RawResponse,
+        content: bytes,
+        path: str,
+        body: Mapping[str, Any],
+        shape: type[Response],
+        start: float,
+        retries: int,
+        limited: int,
+        stream: bool,
+    ) -> Response:
+        """A JSON answer: parsed once, counted in the usage, wrapped in its view."""
+        debug = log.isEnabledFor(logging.DEBUG)
+        if debug:
+            _log(path, raw.status, retries, start, "")
+        result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
+        self.usage.count(
+            path,
+            _model(body),
+            result._d,
+            raw.headers,
+            raw.status,
+            retries + 1,
+            start,
+            debug,
+            limited,
+        )
+        return result
+
+    def _open_stream(
+        self,
+        raw: RawResponse,
+        path: str,
+        body: Mapping[str, Any],
+        start: float,
+        attempts: int,
+        limited: int,
+        secret: str,
+    ) -> AsyncStream:
+        """An event-stream answer: the stream records the call in the usage when it ends."""
+        _log(path, raw.status, attempts - 1, start, secret)
+        on_end = functools.partial(
+            self._stream_ended, path, _model(body), raw.headers, start, attempts, limited
+        )
+        return AsyncStream(raw, secret=secret, on_end=on_end)
+
+    def _stream_ended(
+        self,
+        path: str,
+        model: str | None,
+        headers: Mapping[str, str],
+        start: float,
+        attempts: int,
+        limited: int,
+        summary: Mapping[str, Any],
+        first_chunk_at: float | None,
+        error: BaseException | None,
+    ) -> None:
+        event = event_from(
+            path,
+            model,
+            summary,
+            headers,
+            status=getattr(error, "status_code", 200),
+            attempts=attempts,
+            rate_limited=limited,
+            latency=time.monotonic() - start,
+            stream=True,
+            ttft=None if first_chunk_at is None else first_chunk_at - start,
+            error=None if error is None else type(error).__name__,
+        )
+        self.usage.record(event)
 
     async def post(
         self,
@@ -170,3 +390,49 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _compact(data: bytes) -> bytes:
+    """The body for a call about to wait: orjson's result keeps a 4 KB buffer even for a
+    small body, which 10,000 calls waiting on the rate limit would hold (40 MB)."""
+    return bytes(memoryview(data)) if len(data) < 2048 else data
+
+
+def _model(body: Mapping[str, Any]) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) else None
+
+
+def _log(
+    path: str,
+    status: int | None,
+    retries: int,
+    start: float,
+    secret: str,
+    err: APIError | None = None,
+    delay: float | None = None,
+) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    ms = (time.monotonic() - start) * 1000.0
+    what = "" if err is None else f" {type(err).__name__}: {mask(str(err), secret)}"
+    then = "" if delay is None or err is None else f"; retrying in {delay:.2f}s"
+    log.debug(
+        "POST %s attempt %d -> %s after %.1f ms%s%s", path, retries + 1, status, ms, what, then
+    )
+
+
+def _parse(content: bytes, shape: type[Response], request_id: str | None, stream: bool) -> Response:
+    try:
+        obj = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        snippet = content[:200].decode("utf-8", "replace")
+        raise APIResponseValidationError(
+            f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
+        ) from None
+    if type(obj) is not dict:
+        kind = type(obj).__name__
+        raise APIResponseValidationError(f"response body is not a JSON object: {kind}")
+    if stream:
+        raise APIResponseValidationError("asked for a stream, got a JSON body")
+    return shape(obj, request_id)

@@ -6,17 +6,16 @@ is, so parameters newer than this release work without one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, overload
 
 from . import _schema
 from ._config import Timeout
 from ._models import Response
-from ._request import request
+from ._streaming import AsyncStream
 
-if TYPE_CHECKING:
-    from ._client import AsyncClient
-    from ._streaming import AsyncStream
+# The client's request loop: (path, body, *, shape, stream, timeout, extra_headers, extra_query)
+Send = Callable[..., Awaitable[Any]]
 
 
 class NotGiven:
@@ -56,8 +55,8 @@ def build_body(
 class AsyncCompletions:
     """``client.chat.completions``."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, send: Send) -> None:
+        self._send = send
 
     @overload
     async def create(
@@ -92,8 +91,7 @@ class AsyncCompletions:
     ) -> Response | AsyncStream:
         """Create a chat completion; with ``stream=True``, an AsyncStream of chunks."""
         body = build_body("chat.completions.create", params, ("model", "messages"), extra_body)
-        return await request(  # type: ignore[no-any-return]
-            self._client,
+        return await self._send(  # type: ignore[no-any-return]
             "/chat/completions",
             body,
             shape=_schema.CHAT_COMPLETION,
@@ -107,15 +105,15 @@ class AsyncCompletions:
 class AsyncChat:
     """``client.chat``."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self.completions = AsyncCompletions(client)
+    def __init__(self, send: Send) -> None:
+        self.completions = AsyncCompletions(send)
 
 
 class AsyncEmbeddings:
     """``client.embeddings``."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, send: Send) -> None:
+        self._send = send
 
     async def create(
         self,
@@ -130,8 +128,7 @@ class AsyncEmbeddings:
         body = build_body("embeddings.create", params, ("model", "input"), extra_body)
         if body.get("stream"):
             raise ValueError("embeddings.create() does not stream")
-        return await request(  # type: ignore[no-any-return]
-            self._client,
+        return await self._send(  # type: ignore[no-any-return]
             "/embeddings",
             body,
             shape=_schema.EMBEDDINGS,

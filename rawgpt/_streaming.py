@@ -35,6 +35,9 @@ _DRAIN_BYTES = 65536
 # slices so the first chunk goes out after one slice's work, not the whole read's.
 _SLICE = 8192
 _DRAIN_SECONDS = 2.0
+# Told once when a stream ends, fails or is closed: its summary (usage and the first
+# choice's finish_reason, in a completion's shape), when its first chunk came, the error.
+OnEnd = Callable[[dict[str, Any], float | None, BaseException | None], None]
 
 
 class AsyncStream:
@@ -45,7 +48,7 @@ class AsyncStream:
         raw: RawResponse,
         *,
         secret: str | None = None,
-        on_end: Callable[[AsyncStream, BaseException | None], None] | None = None,
+        on_end: OnEnd | None = None,
     ) -> None:
         self._raw = raw
         self._on_end = on_end
@@ -206,7 +209,20 @@ class AsyncStream:
     def _ended(self, error: BaseException | None) -> None:
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
-            on_end(self, error)
+            on_end(self._summary(), self.first_chunk_at, error)
+
+    def _summary(self) -> dict[str, Any]:
+        """The usage and the first choice's finish_reason, from the last chunks that carry them."""
+        usage: Any = None
+        finish: Any = None
+        for chunk in reversed(self._chunks):
+            usage = usage or chunk.get("usage")
+            choices = chunk.get("choices")
+            if finish is None and choices and type(choices[0]) is dict:
+                finish = choices[0].get("finish_reason")
+            if usage and finish:
+                break
+        return {"usage": usage, "choices": [{"finish_reason": finish}]}
 
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped, not reused."""

@@ -133,7 +133,9 @@ class RateLimiter:
         if len(waiters) == 1:  # a new head: (re)set the timer; otherwise the head's stands
             self._wake(state)
         try:
-            return await future
+            ticket = await future
+            ticket.at = self._clock()  # admission is measured from the send, not the grant
+            return ticket
         except BaseException:
             if future.done() and not future.cancelled() and future.exception() is None:
                 self.release(future.result(), sent=False)  # granted as we were cancelled
