@@ -29,7 +29,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._models import ListView, Response, View
-from ._ratelimit.limiter import RateLimiter
+from ._ratelimit import RateLimiter
 from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry
 from ._streaming import AsyncStream

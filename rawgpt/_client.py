@@ -26,8 +26,7 @@ from . import _schema
 from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
 from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
 from ._models import Response
-from ._ratelimit.limiter import RateLimiter
-from ._ratelimit.state import Ticket
+from ._ratelimit import Limiter, RateLimiter, Ticket
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
 from ._streaming import AsyncStream
@@ -54,7 +53,7 @@ class AsyncClient:
         limits: Limits | None = None,
         max_retries: int | None = None,
         retry: Retry | None = None,
-        rate_limiter: RateLimiter | bool | None = None,
+        rate_limiter: Limiter | bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         seed: int | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
@@ -90,7 +89,7 @@ class AsyncClient:
         self.retry = policy
         if rate_limiter is None or rate_limiter is True:
             rate_limiter = RateLimiter()
-        self.rate_limiter: RateLimiter | None = rate_limiter or None  # False: no limiting
+        self.rate_limiter: Limiter | None = rate_limiter or None  # False: no limiting
         self._rng = random.Random(seed)
         # Only the client waits between retries: ``sleep`` replaces asyncio.sleep there
         # (tests pass a fake that records the delays instead of waiting).
@@ -198,7 +197,7 @@ class AsyncClient:
 
     async def _admit(
         self,
-        limiter: RateLimiter,
+        limiter: Limiter,
         key: Hashable,
         cost: int,
         start: float,
@@ -219,7 +218,7 @@ class AsyncClient:
         params: Mapping[str, Any] | None,
         secret: str,
         stream: bool,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         ticket: Ticket | None,
     ) -> tuple[RawResponse, bytes | None]:
         """One attempt: the answer and its body (None for an event stream), or the APIError.

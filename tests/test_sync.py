@@ -119,5 +119,5 @@ def test_closing_the_blocking_client_closes_its_redis_limiter(
     with rawgpt.Client(api_key=KEY, base_url=server_thread.base_url, rate_limiter=limiter) as c:
         c.chat.completions.create(model="m", messages=MESSAGES)
         assert [state["shared"] for state in limiter.snapshot().values()] == [True]
-        assert limiter._redis is not None
-    assert limiter._redis is None
+        assert limiter._scripts._redis is not None
+    assert limiter._scripts._redis is None

@@ -7,3 +7,8 @@ taught by ``headers`` (OpenAI's x-ratelimit-* and retry hints) and charged by
 one budget across processes. The family imports ``_errors`` and ``_config``
 from outside, nothing else of rawgpt's.
 """
+
+from .limiter import Limiter, RateLimiter
+from .state import Ticket
+
+__all__ = ["Limiter", "RateLimiter", "Ticket"]

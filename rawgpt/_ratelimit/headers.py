@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .._config import Record
-from .._errors import APIError, APIStatusError, QuotaExceededError, RequestTooLargeError
+from .._errors import APIError, APIStatusError, QuotaExceededError
 
 if TYPE_CHECKING:
     import random
@@ -151,13 +151,6 @@ def cool_down_for(error: APIStatusError) -> float:
     err = body.get("error") if isinstance(body, dict) else None
     hint = retry_hint(err.get("message") if isinstance(err, dict) else None)
     return hint if hint is not None else 1.0
-
-
-def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:
-    return RequestTooLargeError(
-        f"request needs ~{cost} tokens but the limit for {name} is {int(limit)} tokens per "
-        "minute: it can never be admitted; shorten the prompt or lower max_tokens"
-    )
 
 
 def cool_down(error: APIError | None, rng: random.Random) -> float:

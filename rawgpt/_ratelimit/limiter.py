@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .._errors import (
     APIError,
@@ -23,7 +23,6 @@ from .._errors import (
 )
 from .breaker import CircuitBreaker
 from .estimate import TokenCounter, admission_cost
-from .headers import too_large_error
 from .state import (
     INF,
     LEARN_EVERY,
@@ -33,6 +32,27 @@ from .state import (
 )
 
 Timer = Callable[[float, Callable[[], None]], Any]  # (delay, callback) -> handle with cancel()
+
+
+class Limiter(Protocol):
+    """What a client needs of a rate limiter: RateLimiter and RedisRateLimiter are two."""
+
+    def now(self) -> float: ...
+    def cost(self, body: Mapping[str, Any]) -> int: ...
+    def try_acquire(self, key: Hashable, cost: int) -> Ticket | None: ...
+    async def acquire(
+        self, key: Hashable, cost: int, *, deadline: float | None = None
+    ) -> Ticket: ...
+    def release(
+        self,
+        ticket: Ticket,
+        headers: Mapping[str, str] | None = None,
+        error: APIError | None = None,
+        *,
+        sent: bool = True,
+    ) -> None: ...
+    def snapshot(self) -> dict[str, dict[str, Any]]: ...
+    async def aclose(self) -> None: ...
 
 
 class _Waiter:
@@ -123,7 +143,7 @@ class RateLimiter:
         else:  # we come after the head, so we wait at least as long as it does
             wait = state.delay(next(iter(waiters)).cost, now)
         if deadline is not None and wait != INF and now + wait > deadline:
-            raise _late(wait)
+            raise late_error(wait)
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(cost, future, deadline)
         waiters[waiter] = None
@@ -149,9 +169,7 @@ class RateLimiter:
 
     def _expire(self, state: KeyState, waiter: _Waiter) -> None:
         if not waiter.future.done():
-            waiter.future.set_exception(
-                APITimeoutError("deadline reached while waiting for the rate limit")
-            )
+            waiter.future.set_exception(deadline_error())
             self._drop(state, waiter)
 
     def _drop(self, state: KeyState, waiter: _Waiter) -> None:
@@ -186,7 +204,7 @@ class RateLimiter:
                 continue
             if head.deadline is not None and wait != INF and now + wait > head.deadline:
                 waiters.popitem(last=False)  # it cannot make it: fail now, not at the deadline
-                head.future.set_exception(_late(wait))
+                head.future.set_exception(late_error(wait))
                 continue
             if wait != INF:
                 state.timer = self._call_later(wait, lambda: self._wake(state))
@@ -220,7 +238,9 @@ class RateLimiter:
         if error is None and sent and headers is not None:  # the common case, kept short
             if state.breaker is not None:
                 state.breaker.record(True, now, ticket.probe)
-            learned = bool(headers) and (state.fresh(now) or state.learn(ticket, headers, now))
+            learned = bool(headers) and (
+                state.skip_learning(now) or state.learn(ticket, headers, now)
+            )
             if not state.learned and not learned:
                 state.succeeded_unlearned(now)
             if state.waiters:
@@ -238,5 +258,19 @@ class RateLimiter:
         return {state.name: state.snapshot(now) for state in self._states.values()}
 
 
-def _late(wait: float) -> APITimeoutError:
+def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:
+    """A request that no wait can admit: it costs more than the whole per-minute limit."""
+    return RequestTooLargeError(
+        f"request needs ~{cost} tokens but the limit for {name} is {int(limit)} tokens per "
+        "minute: it can never be admitted; shorten the prompt or lower max_tokens"
+    )
+
+
+def late_error(wait: float) -> APITimeoutError:
+    """A wait that is known to end after the call's deadline: fail now, not at the deadline."""
     return APITimeoutError(f"rate limit wait of {wait:.2f}s would pass the deadline")
+
+
+def deadline_error() -> APITimeoutError:
+    """The call's deadline came while it waited for the rate limit."""
+    return APITimeoutError("deadline reached while waiting for the rate limit")

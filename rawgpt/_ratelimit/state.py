@@ -65,6 +65,7 @@ class KeyState:
         self.tpm = tpm
         self.requests: Bucket | None = None
         self.tokens: Bucket | None = None
+        self.size_limit: float | None = None  # "too large" against this, not the tokens bucket
         self.learned = False
         self.window = 1
         self.inflight = 0
@@ -91,6 +92,10 @@ class KeyState:
         return wait
 
     def token_limit(self) -> float | None:
+        """The most tokens one request may cost (a RedisRateLimiter's fallback limits this
+        process to a share of the limit; a request is too large only for the whole)."""
+        if self.size_limit is not None:
+            return self.size_limit
         return self.tokens.limit if self.tokens is not None else None
 
     def try_take(self, cost: int, now: float) -> Ticket | None:
@@ -181,7 +186,7 @@ class KeyState:
         if ticket.probe and self.breaker is not None:
             self.breaker.abandon()
 
-    def fresh(self, now: float) -> bool:
+    def skip_learning(self, now: float) -> bool:
         """True when a learn from a routine answer can be skipped: one was made less than
         ``every`` seconds ago and both buckets are far from empty (the hot path at high rates)."""
         if not self.learned or now - self.learned_at >= self.every:

@@ -22,6 +22,7 @@ import orjson
 
 from .. import AsyncClient, Limits, RateLimiter
 from .._prices import PRICES, PRICES_DATE, Price
+from .._ratelimit import Limiter
 from ..batch import BatchRunner, DuplicateCustomIdError
 from ..batch.shard import Shard, parse_shard
 from .chat import MOCK_KEY
@@ -105,7 +106,7 @@ def load_prices(path: str) -> dict[str, Price]:
 
 @contextlib.asynccontextmanager
 async def _client(
-    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: RateLimiter | None
+    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: Limiter | None
 ) -> AsyncIterator[AsyncClient]:
     options: dict[str, Any] = {
         "base_url": args.base_url,
@@ -127,7 +128,7 @@ async def _client(
             yield client
 
 
-def _limiter(args: argparse.Namespace) -> RateLimiter | None:
+def _limiter(args: argparse.Namespace) -> Limiter | None:
     """A Redis-shared limiter for ``--redis-url``, an in-process one for ``--rpm``/``--tpm``."""
     if args.redis_url:
         from .. import RedisRateLimiter
@@ -162,7 +163,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _run(
-    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: RateLimiter | None
+    args: argparse.Namespace, prices: dict[str, Price] | None, limiter: Limiter | None
 ) -> int:
     label = f"the built-in price table of {PRICES_DATE}"
     if args.prices:

@@ -1,21 +1,22 @@
 """RedisRateLimiter: one rate budget for every process and machine, held in Redis.
 
 The same buckets, slow start, learning and cool-down as ``RateLimiter``, but
-the state lives in Redis and two Lua scripts (``_redis_lua``) change it
+the state lives in Redis and two Lua scripts (``scripts``) change it
 atomically on Redis's own clock: whichever process a response reaches, every
-process learns from it. In each process callers queue in FIFO order per
-(base_url, model); only the head asks Redis, and when the script answers
+process learns from it. In each process callers wait in a ``Queue`` per
+(base_url, model); only its head asks Redis, and when the script answers
 "wait N seconds" the head sleeps N seconds (no polling, no traffic per waiter).
 
 Failure policy: every Redis call is bounded by a short timeout. When Redis fails
-or is slow, it warns once and limits in process (the parent ``RateLimiter``) until
-a probe, every ``probe_interval`` s, finds Redis back (INFO). Only this module imports redis.
+or is slow, it warns once and limits in process (an in-process ``RateLimiter``
+held for the purpose, given this process's share of the learned limits) until a
+probe, every ``probe_interval`` s, finds Redis back (INFO). Only this
+subpackage imports redis.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -23,15 +24,16 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..._errors import APIError
+from ..._errors import APIError, APIStatusError
+from ..bucket import Bucket
 from ..estimate import TokenCounter
-from ..headers import cool_down
+from ..headers import cool_down, usable_limits
 from ..limiter import RateLimiter
-from ..state import KeyState, Ticket
-from .args import release_args, safe_url, share_out
-from .queue import POLL, Line, SharedTicket, deadline_error
-from .scripts import ADMIT, RELEASE
+from ..state import Ticket
+from .queue import POLL, Queue, SharedTicket
+from .scripts import Released, Scripts
 
 log = logging.getLogger("rawgpt")
 NO_REDIS = "RedisRateLimiter needs redis-py: pip install 'rawgpt[redis]'"
@@ -40,14 +42,15 @@ SHARED_LEARN_MARGIN = 0.1
 MEMBER_FOR = 60.0  # seconds a limiter counts as sharing the budget after it last asked
 
 
-class RedisRateLimiter(RateLimiter):
-    """A ``RateLimiter`` whose buckets every process sharing ``url`` and ``namespace`` uses.
+class RedisRateLimiter:
+    """A rate limiter whose buckets every process sharing ``url`` and ``namespace`` uses.
 
-    ``timeout`` bounds each Redis call (twice it for the whole call); after a
-    failure Redis is tried again every ``probe_interval`` seconds; ``lease`` is
-    how long an admitted request counts as in flight if its process dies before
-    reporting; ``ttl`` is how long idle state stays in Redis. Close it with
-    ``await limiter.aclose()`` (or ``async with``).
+    It takes ``RateLimiter``'s keywords (``rpm``, ``tpm``, ``prompt_tokens``,
+    ``breaker``) and: ``timeout`` bounds each Redis call (twice it for the whole
+    call); after a failure Redis is tried again every ``probe_interval`` seconds;
+    ``lease`` is how long an admitted request counts as in flight if its process
+    dies before reporting; ``ttl`` is how long idle state stays in Redis. Close it
+    with ``await limiter.aclose()`` (or ``async with``).
     """
 
     def __init__(
@@ -67,7 +70,8 @@ class RedisRateLimiter(RateLimiter):
         rng: random.Random | None = None,
         learn_margin: float = SHARED_LEARN_MARGIN,
     ) -> None:
-        super().__init__(
+        # the in-process limiter: the circuit breakers, and the whole limiter while Redis is out
+        self._local = RateLimiter(
             rpm=rpm,
             tpm=tpm,
             prompt_tokens=prompt_tokens,
@@ -86,80 +90,78 @@ class RedisRateLimiter(RateLimiter):
         if min(timeout, probe_interval, lease, ttl) <= 0:
             raise ValueError("timeout, probe_interval, lease and ttl must be positive")
         self.url, self.namespace = url, namespace
+        self.rpm, self.tpm = rpm, tpm
+        self._clock = clock
+        self._probe_interval = probe_interval
         self._where = safe_url(url)  # for logs: no password
-        self._connect = functools.partial(
+        connect = functools.partial(
             aioredis.from_url,
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),  # a failure is reported at once, not retried
         )
-        self._connect()  # a malformed URL fails here (nothing connects before first use)
-        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
-        self._budget, self._probe_interval = 2 * timeout, probe_interval
-        self._ttl_ms = int(ttl * 1000)
-        self._redis: Any = None
-        self._scripts: tuple[Any, ...] = ()
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop self._redis belongs to
-        self._lines: dict[Hashable, Line] = {}
-        self._healthy, self._retry_at = True, 0.0  # False: limiting in process until retry_at
+        connect()  # a malformed URL fails here (nothing connects before first use)
+        self._scripts = Scripts(
+            connect,
+            errors=(RedisError, OSError),
+            budget=2 * timeout,
+            probe_interval=probe_interval,
+            clock=clock,
+            on_outage=self._outage,
+            lease=lease,
+            ttl_ms=int(ttl * 1000),
+            poll=POLL,
+            member=uuid.uuid4().hex,
+            member_for=MEMBER_FOR,
+            caps=(rpm or 0, tpm or 0, learn_margin),
+        )
+        self._queues: dict[Hashable, Queue] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the queues belong to
         self._probe: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # releases on their way to Redis
-        self._admit_args = (lease, self._ttl_ms, POLL, uuid.uuid4().hex, MEMBER_FOR)  # hex: our id
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter({self._where!r}, namespace={self.namespace!r})"
 
     @property
     def shared(self) -> bool:
         """True while the budget is shared through Redis; False while limiting in process."""
-        return self._healthy
+        return self._scripts.healthy
 
-    def _client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # connections, locks and events belong to one loop
-            self._loop, self._redis = loop, self._connect()
-            register = self._redis.register_script
-            self._scripts = (register(ADMIT), register(RELEASE))
-            self._lines.clear()
-        return self._redis
+    def now(self) -> float:
+        """The limiter's clock."""
+        return self._clock()
+
+    def cost(self, body: Mapping[str, Any]) -> int:
+        """The tokens a request body is charged at admission."""
+        return self._local.cost(body)
 
     def try_acquire(self, key: Hashable, cost: int) -> Ticket | None:
         return None  # every admission goes through Redis (or the fallback's probe)
 
     async def acquire(self, key: Hashable, cost: int, *, deadline: float | None = None) -> Ticket:
-        if self._healthy:
-            self._client()
-            state = self._states.get(key) or self._state(key)  # for its circuit breaker
-            line = self._lines.get(key)
-            if line is None:
-                line = self._lines[key] = Line(state.name, self.namespace)
-            ticket = await line.admit(self, state, cost, deadline)
+        """Wait for room for one request of ``cost`` tokens; ``deadline`` is on the clock."""
+        scripts = self._scripts
+        if scripts.healthy:
+            scripts.bind()
+            loop = asyncio.get_running_loop()
+            if self._loop is not loop:  # locks and events belong to one loop
+                self._loop = loop
+                self._queues.clear()
+            state = self._local._state(key)  # for its circuit breaker
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = Queue(state.name, self.namespace)
+            ticket = await queue.admit(scripts, state, cost, deadline, self._clock, self._give_back)
             if ticket is not None:
                 return ticket
-        elif self._probe is None and self._clock() >= self._retry_at:
+        elif self._probe is None and scripts.probe_due():
             self._probe = self._spawn(self._reconnect)
-        return await super().acquire(key, cost, deadline=deadline)
+        return await self._local.acquire(key, cost, deadline=deadline)
 
-    async def _admit(
-        self, line: Line, cost: int, queued: int, most: float, deadline: float | None
-    ) -> list[Any] | None:
-        return await self._call(0, line, (cost, *self._admit_args, queued, repr(most)), deadline)
-
-    async def _call(
-        self, which: int, line: Line, args: tuple[Any, ...] | list[Any], deadline: float | None
-    ) -> list[Any] | None:
-        """Run a script within the time budget (and the deadline); None when Redis failed."""
-        budget, late = self._budget, False
-        if deadline is not None and deadline - self._clock() < budget:
-            budget, late = max(0.0, deadline - self._clock()), True
-        try:
-            async with asyncio.timeout(budget):
-                reply: list[Any] = await self._scripts[which](keys=line.keys, args=args)
-        except self._errors as exc:  # OSError includes asyncio's TimeoutError
-            if late and isinstance(exc, TimeoutError):
-                raise deadline_error() from None
-            self._outage(exc)
-            return None
-        line.seen(reply, self._clock())
-        return reply
+    def _give_back(self, ticket: SharedTicket) -> None:
+        self.release(ticket, sent=False)
 
     def release(
         self,
@@ -169,23 +171,47 @@ class RedisRateLimiter(RateLimiter):
         *,
         sent: bool = True,
     ) -> None:
+        """Report how the request went (see ``RateLimiter.release``); every process learns."""
         if type(ticket) is not SharedTicket:
-            return super().release(ticket, headers, error, sent=sent)
+            return self._local.release(ticket, headers, error, sent=sent)
         if ticket.done:
             return
         ticket.done = True
         now = self._clock()
-        ticket.state.judge(ticket, error, sent and (headers is not None or error is not None), now)
-        caps = (self.rpm or 0, self.tpm or 0, self._margin)
-        cool = cool_down(error, self._rng)
-        args = release_args(ticket, headers, error, sent, now - ticket.at, caps, cool, self._ttl_ms)
-        with contextlib.suppress(RuntimeError):  # no running loop: nothing can be reported
-            self._spawn(self._report, ticket.line, args, cool)
+        known = headers is not None or error is not None
+        ticket.state.judge(ticket, error, sent and known, now)
+        cool = cool_down(error, self._local._rng)
+        report = self._scripts.release(
+            ticket.queue.keys,
+            req_mark=ticket.req_mark,
+            tok_mark=ticket.tok_mark,
+            cost=ticket.cost,
+            sent=sent,
+            known=known,
+            ok=error is None,
+            limited=isinstance(error, APIStatusError) and error.status_code == 429,
+            elapsed=now - ticket.at,
+            seen_requests=usable_limits(headers, "requests") if headers else None,
+            seen_tokens=usable_limits(headers, "tokens") if headers else None,
+            cool=cool,
+        )
+        try:
+            self._spawn(self._report, ticket.queue, report, cool)
+        except RuntimeError:  # no running loop: nothing can be reported
+            report.close()
 
-    async def _report(self, line: Line, args: list[Any], cool: float) -> None:
-        line.log_changes(await self._call(1, line, args, None) if self._healthy else None, cool)
-        if line.open_ended or not self._healthy:
-            line.wake.set()
+    async def _report(
+        self, queue: Queue, report: Coroutine[Any, Any, Released | None], cool: float
+    ) -> None:
+        if self._scripts.healthy:
+            released = await report
+            if released is not None:
+                queue.seen(released.view, self._clock())
+                _log_lessons(queue.name, released, cool)
+        else:
+            report.close()
+        if queue.open_ended or not self._scripts.healthy:
+            queue.wake.set()
 
     def _spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(fn(*args))
@@ -194,57 +220,89 @@ class RedisRateLimiter(RateLimiter):
         return task
 
     def _outage(self, exc: BaseException) -> None:
-        self._retry_at = self._clock() + self._probe_interval
-        if self._healthy:
-            self._healthy = False
-            what = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            log.warning(
-                "rate limiter: Redis at %s failed (%s); limiting in process to this process's "
-                "share of the learned limits until it is back (checking every %gs)",
-                *(self._where, what, self._probe_interval),
-            )
-            share_out(self._lines, self._states, self.rpm, self.tpm, self._clock())
-            for line in self._lines.values():
-                line.wake.set()  # heads waiting on Redis's word fall back now
+        """Redis failed: warn once, limit in process to this process's share, wake the heads."""
+        what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        log.warning(
+            "rate limiter: Redis at %s failed (%s); limiting in process to this process's "
+            "share of the learned limits until it is back (checking every %gs)",
+            *(self._where, what, self._probe_interval),
+        )
+        self._share_out()
+        for queue in self._queues.values():
+            queue.wake.set()  # heads waiting on Redis's word fall back now
 
-    def _check_size(self, state: KeyState, cost: int) -> None:
-        """Too large for the whole shared limit, not for this process's share of it."""
-        lines = (x.token_limit() for x in self._lines.values() if x.name == state.name)
-        if (full := next(lines, None)) is None or cost > full:
-            super()._check_size(state, cost)
+    def _share_out(self) -> None:
+        """Limit this process to its share of what Redis knew, from empty.
+
+        N limiters asked Redis for admission lately; each takes 1/N of the learned
+        limits (the rpm/tpm caps included), its buckets starting empty as the
+        shared ones were kept. N processes each assuming the whole limit would send
+        N times too much. A request is still too large only for the whole limit.
+        """
+        now = self._clock()
+        for key, queue in self._queues.items():
+            state, view = self._local._states.get(key), queue.view
+            if state is None or view is None or not view.learned:
+                continue
+            n = max(1, view.members)
+            state.rpm = _share(view.limit_requests, n, self.rpm)
+            state.tpm = _share(view.limit_tokens, n, self.tpm)
+            state.requests = None if state.rpm is None else Bucket(state.rpm, 0, now)
+            state.tokens = None if state.tpm is None else Bucket(state.tpm, 0, now)
+            state.size_limit = view.token_limit
+            state.learned = True
 
     async def _reconnect(self) -> None:
         try:
-            async with asyncio.timeout(self._budget):
-                await self._client().ping()
-        except self._errors:  # OSError includes asyncio's TimeoutError
-            self._retry_at = self._clock() + self._probe_interval
-        else:
-            self._healthy = True
-            log.info("rate limiter: Redis at %s is back; sharing the limit again", self._where)
+            if await self._scripts.probe():
+                log.info("rate limiter: Redis at %s is back; sharing the limit again", self._where)
         finally:
             self._probe = None
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """What the limiter knows now, per (base_url, model); ``shared`` says from where."""
-        out = {name: {**view, "shared": False} for name, view in super().snapshot().items()}
-        if self._healthy:
+        out = {name: {**view, "shared": False} for name, view in self._local.snapshot().items()}
+        if self._scripts.healthy:
             now = self._clock()
-            for key, line in self._lines.items():
-                if line.view is not None:
-                    out[line.name] = line.snapshot(now, self._states.get(key))
+            for key, queue in self._queues.items():
+                if queue.view is not None:
+                    out[queue.name] = queue.snapshot(now, self._local._states.get(key))
         return out
 
     async def aclose(self) -> None:
         """Finish the pending reports and close the connections to Redis."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        redis, self._redis, self._loop = self._redis, None, None
-        if redis is not None:
-            await redis.aclose()
+        await self._scripts.aclose()
 
     async def __aenter__(self) -> RedisRateLimiter:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _log_lessons(name: str, released: Released, cool: float) -> None:
+    """INFO lines for what a release taught every process."""
+    view = released.view
+    if released.learned_requests:
+        log.info("rate limit learned for %s: %d requests/min", name, view.limit_requests)
+    if released.learned_tokens:
+        log.info("rate limit learned for %s: %d tokens/min", name, view.limit_tokens)
+    if released.cooled:
+        log.info("rate limit cool-down for %s: %.2fs", name, cool)
+
+
+def _share(limit: float, n: int, cap: int | None) -> int | None:
+    if limit <= 0:
+        return cap
+    share = max(1, int(limit / n))
+    return share if cap is None else min(cap, share)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

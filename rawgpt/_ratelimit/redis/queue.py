@@ -1,4 +1,4 @@
-"""The line in front of Redis: one per (base_url, model) in each process.
+"""The queue in front of Redis: one per (base_url, model) in each process.
 
 Callers queue in FIFO order (``asyncio.Lock`` wakes its waiters in order);
 only the head asks Redis for admission. The admission script answers "ok"
@@ -14,40 +14,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from ..._errors import APITimeoutError
-from ..headers import too_large_error
+from ..limiter import deadline_error, late_error, too_large_error
 from ..state import INF, KeyState, Ticket
+from .scripts import Admission, Scripts, View
 
-if TYPE_CHECKING:
-    from .limiter import RedisRateLimiter
-
-log = logging.getLogger("rawgpt")
 POLL = 0.05  # seconds between looks while the shared slow-start window is full
 
 
 class SharedTicket(Ticket):
     """A ticket admitted by Redis: its marks are the shared counters at admission."""
 
-    __slots__ = ("line",)
+    __slots__ = ("queue",)
 
     def __init__(  # no super().__init__: the marks come from Redis, not from a KeyState
-        self, state: KeyState, line: Line, cost: int, at: float, probe: bool, marks: list[Any]
+        self, state: KeyState, queue: Queue, cost: int, at: float, probe: bool, admission: Admission
     ) -> None:
         self.state = state  # the local state: only its circuit breaker is used
-        self.line = line
+        self.queue = queue
         self.cost = cost
         self.at = at
-        self.req_mark = int(float(marks[1]))
-        self.tok_mark = int(float(marks[2]))
+        self.req_mark = admission.req_mark
+        self.tok_mark = admission.tok_mark
         self.probe = probe
         self.done = False
 
 
-class Line:
-    """Redis keys, the FIFO, and the last state view, for one (base_url, model)."""
+class Queue:
+    """Redis keys, the FIFO, and the last view of the shared state, for one (base_url, model)."""
 
     __slots__ = ("keys", "lock", "name", "open_ended", "view", "view_at", "waiting", "wake")
 
@@ -60,33 +56,31 @@ class Line:
         self.wake = asyncio.Event()
         self.open_ended = False  # the head waits for an event, not for a known time
         self.waiting = 0
-        self.view: list[float] | None = None
+        self.view: View | None = None
         self.view_at = 0.0
 
-    def seen(self, reply: list[Any], now: float) -> None:
-        """Keep the state view that ends every script reply (for snapshot and size checks)."""
-        self.view = [float(x) for x in reply[-9:]]
-        self.view_at = now
-
-    def log_changes(self, reply: list[Any] | None, cool: float) -> None:
-        """INFO lines for what a release taught every process (the release script's flags)."""
-        if reply is None:
-            return
-        flags, view = int(reply[1]), self.view or []
-        for bit, kind, at in ((1, "requests", 1), (2, "tokens", 3)):
-            if flags & bit:
-                log.info("rate limit learned for %s: %d %s/min", self.name, view[at], kind)
-        if flags & 4:
-            log.info("rate limit cool-down for %s: %.2fs", self.name, cool)
+    def seen(self, view: View | None, now: float) -> None:
+        """Keep the state view of a script's reply (for snapshot and size checks)."""
+        if view is not None:
+            self.view = view
+            self.view_at = now
 
     def token_limit(self) -> float | None:
-        view = self.view
-        return view[3] if view is not None and view[3] > 0 else None
+        return None if self.view is None else self.view.token_limit
 
     async def admit(
-        self, limiter: RedisRateLimiter, state: KeyState, cost: int, deadline: float | None
+        self,
+        scripts: Scripts,
+        state: KeyState,
+        cost: int,
+        deadline: float | None,
+        clock: Callable[[], float],
+        give_back: Callable[[SharedTicket], None],
     ) -> Ticket | None:
-        """Wait for our turn, then for Redis's admission; None when Redis failed."""
+        """Wait for our turn, then for Redis's admission; None when Redis failed.
+
+        ``give_back`` returns an admission whose caller was cancelled meanwhile.
+        """
         limit = self.token_limit()
         if limit is not None and cost > limit:
             raise too_large_error(self.name, cost, limit)
@@ -96,51 +90,58 @@ class Line:
                 await self.lock.acquire()
             else:
                 try:
-                    async with asyncio.timeout(max(0.0, deadline - limiter.now())):
+                    async with asyncio.timeout(max(0.0, deadline - clock())):
                         await self.lock.acquire()
                 except TimeoutError:
                     raise deadline_error() from None
         finally:
             self.waiting -= 1
         try:
-            return await self._head(limiter, state, cost, deadline)
+            return await self._head(scripts, state, cost, deadline, clock, give_back)
         finally:
             self.lock.release()
 
     async def _head(
-        self, limiter: RedisRateLimiter, state: KeyState, cost: int, deadline: float | None
+        self,
+        scripts: Scripts,
+        state: KeyState,
+        cost: int,
+        deadline: float | None,
+        clock: Callable[[], float],
+        give_back: Callable[[SharedTicket], None],
     ) -> Ticket | None:
         breaker = state.breaker
         queued = 0  # our place in the line across processes, once Redis gave us one
         while True:
             self.wake.clear()
-            now = limiter.now()
+            now = clock()
             wait = 0.0 if breaker is None else breaker.delay(now)
             known = wait != INF
             if not wait:
-                if not limiter.shared:
+                if not scripts.healthy:
                     return None
-                most = -1.0 if deadline is None else max(0.0, deadline - now)
-                call = asyncio.ensure_future(limiter._admit(self, cost, queued, most, deadline))
+                call = asyncio.ensure_future(scripts.admit(self.keys, cost, queued, deadline))
                 try:
-                    reply = await asyncio.shield(call)
+                    admission = await asyncio.shield(call)
                 except asyncio.CancelledError:  # admitted as we were cancelled: give it back
-                    call.add_done_callback(functools.partial(_orphan, limiter, state, self, cost))
+                    orphan = functools.partial(_orphan, give_back, state, self, cost, clock)
+                    call.add_done_callback(orphan)
                     raise
-                if reply is None:
+                if admission is None:
                     return None
-                if reply[0] == b"ok":
+                self.seen(admission.view, clock())
+                if admission.verdict == "ok":
                     probe = breaker is not None and breaker.started()
-                    return SharedTicket(state, self, cost, limiter.now(), probe, reply)
-                if reply[0] == b"big":
-                    raise too_large_error(self.name, cost, float(reply[1]))
-                wait, known, queued = float(reply[1]), reply[2] == b"0", int(reply[3])
-            await self._pause(limiter.now(), wait, known, deadline)
+                    return SharedTicket(state, self, cost, clock(), probe, admission)
+                if admission.verdict == "big":
+                    raise too_large_error(self.name, cost, admission.token_limit)
+                wait, known, queued = admission.wait, admission.known, admission.queued
+            await self._pause(clock(), wait, known, deadline)
 
     async def _pause(self, now: float, wait: float, known: bool, deadline: float | None) -> None:
         if deadline is not None:
             if known and now + wait > deadline:  # it cannot make it: fail now, not later
-                raise APITimeoutError(f"rate limit wait of {wait:.2f}s would pass the deadline")
+                raise late_error(wait)
             if now >= deadline:
                 raise deadline_error()
             wait = min(wait, deadline - now)
@@ -150,8 +151,7 @@ class Line:
                 await self.wake.wait()
 
     def snapshot(self, now: float, state: KeyState | None) -> dict[str, Any]:
-        view = self.view or [0, -1, 0, -1, 0, 1, 0, 0, 1]
-        learned, rl, rv, tl, tv, window, inflight, cooldown, members = view
+        view = self.view or View(False, -1, 0, -1, 0, 1, 0, 0, 1)
         elapsed = now - self.view_at
 
         def level(limit: float, value: float) -> int | None:
@@ -159,31 +159,32 @@ class Line:
 
         breaker = None if state is None or state.breaker is None else state.breaker.state
         return {
-            "learned": bool(learned),
-            "limit_requests": None if rl <= 0 else int(rl),
-            "remaining_requests": level(rl, rv),
-            "limit_tokens": None if tl <= 0 else int(tl),
-            "remaining_tokens": level(tl, tv),
-            "window": None if learned else int(window),
-            "in_flight": int(inflight),
+            "learned": view.learned,
+            "limit_requests": None if view.limit_requests <= 0 else int(view.limit_requests),
+            "remaining_requests": level(view.limit_requests, view.remaining_requests),
+            "limit_tokens": None if view.limit_tokens <= 0 else int(view.limit_tokens),
+            "remaining_tokens": level(view.limit_tokens, view.remaining_tokens),
+            "window": None if view.learned else int(view.window),
+            "in_flight": view.in_flight,
             "waiting": self.waiting,
-            "cooldown": max(0.0, cooldown - elapsed),
+            "cooldown": max(0.0, view.cooldown - elapsed),
             "breaker": breaker,
             "shared": True,
-            "limiters": int(members),
+            "limiters": view.members,
         }
 
 
 def _orphan(
-    limiter: RedisRateLimiter, state: KeyState, line: Line, cost: int, call: asyncio.Future[Any]
+    give_back: Callable[[SharedTicket], None],
+    state: KeyState,
+    queue: Queue,
+    cost: int,
+    clock: Callable[[], float],
+    call: asyncio.Future[Admission | None],
 ) -> None:
     """The admission a cancelled caller never received goes back at once."""
     if call.cancelled() or call.exception() is not None:
         return
-    reply = call.result()
-    if reply is not None and reply[0] == b"ok":
-        limiter.release(SharedTicket(state, line, cost, limiter.now(), False, reply), sent=False)
-
-
-def deadline_error() -> APITimeoutError:
-    return APITimeoutError("deadline reached while waiting for the rate limit")
+    admission = call.result()
+    if admission is not None and admission.verdict == "ok":
+        give_back(SharedTicket(state, queue, cost, clock(), False, admission))

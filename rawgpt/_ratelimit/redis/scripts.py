@@ -21,9 +21,20 @@ Every clock reading is ``redis.call('TIME')``: machines with skewed clocks agree
 Floats leave Lua as strings (Lua numbers would be truncated to integers). Each
 reply ends with the view the snapshot shows: learned, rl, rv, tl, tv (-1 when
 unknown), win, leases in flight, seconds of cool-down left, limiters sharing.
+
+``Scripts`` is the only caller of the scripts: it owns the connection to Redis
+(one per event loop), bounds every call by a time budget, keeps the health of
+the link, and turns each reply into a named record (``Admission``, ``Released``,
+``View``), so nothing else counts positions in a reply or in ARGV.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..limiter import deadline_error
 
 # State in, helpers, state out: shared by both scripts.
 _PRELUDE = """
@@ -196,3 +207,213 @@ save(ARGV[18])
 return view({'done', tostring(flags)})
 """
 )
+
+
+class View(NamedTuple):
+    """The shared state as one reply saw it (what ends every reply)."""
+
+    learned: bool
+    limit_requests: float  # -1: not known
+    remaining_requests: float
+    limit_tokens: float
+    remaining_tokens: float
+    window: float  # the shared slow-start window
+    in_flight: int  # leases not yet released or lapsed
+    cooldown: float  # seconds left
+    members: int  # limiters that asked lately
+
+    @classmethod
+    def read(cls, reply: list[Any]) -> View:
+        learned, rl, rv, tl, tv, window, inflight, cooldown, members = reply[-9:]
+        return cls(
+            learned == b"1",
+            float(rl),
+            float(rv),
+            float(tl),
+            float(tv),
+            float(window),
+            int(inflight),
+            float(cooldown),
+            int(members),
+        )
+
+    @property
+    def token_limit(self) -> float | None:
+        return self.limit_tokens if self.limit_tokens > 0 else None
+
+
+class Admission(NamedTuple):
+    """ADMIT's answer: ``verdict`` "ok" (with the marks), "wait" or "big" (with the limit)."""
+
+    verdict: str
+    req_mark: int = 0  # ok: the request's number, the shared counters at admission
+    tok_mark: int = 0
+    wait: float = 0.0  # wait: seconds, whether that time is known (else: look again)
+    known: bool = True
+    queued: int = 0  # wait: our number in the cross-process line
+    token_limit: float = 0.0  # big: the shared token limit the request exceeds
+    view: View | None = None
+
+
+class Released(NamedTuple):
+    """RELEASE's answer: what the outcome taught every process."""
+
+    learned_requests: bool
+    learned_tokens: bool
+    cooled: bool
+    view: View
+
+
+class Scripts:
+    """ADMIT and RELEASE on this event loop's connection, each call within ``budget`` seconds.
+
+    ``connect()`` builds a redis-py client (nothing connects before first use);
+    a failed or slow call returns None, marks the link down and calls
+    ``on_outage(exc)`` once per outage; ``probe()`` finds it back. The settings
+    every ADMIT carries (lease, ttl, poll, this limiter's id, how long it counts
+    as a member) and RELEASE's caps (rpm, tpm, learn margin) are fixed here.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        *,
+        errors: tuple[type[BaseException], ...],
+        budget: float,
+        probe_interval: float,
+        clock: Callable[[], float],
+        on_outage: Callable[[BaseException], None],
+        lease: float,
+        ttl_ms: int,
+        poll: float,
+        member: str,
+        member_for: float,
+        caps: tuple[int, int, float],
+    ) -> None:
+        self._connect = connect
+        self._errors = errors
+        self._budget = budget
+        self._probe_interval = probe_interval
+        self._clock = clock
+        self._on_outage = on_outage
+        self._admit_args = (lease, ttl_ms, poll, member, member_for)
+        self._caps = caps
+        self._ttl_ms = ttl_ms
+        self._redis: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop self._redis belongs to
+        self._scripts: tuple[Any, Any] = (None, None)
+        self.healthy = True  # False: Redis failed; probe again from retry_at on
+        self.retry_at = 0.0
+
+    def bind(self) -> None:
+        """Use this event loop's connection (connections belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._redis = loop, self._connect()
+            register = self._redis.register_script
+            self._scripts = (register(ADMIT), register(RELEASE))
+
+    async def admit(
+        self, keys: tuple[str, ...], cost: int, queued: int, deadline: float | None
+    ) -> Admission | None:
+        """Ask for admission of ``cost`` tokens (``queued``: our number in line, 0 if none)."""
+        most = -1.0 if deadline is None else max(0.0, deadline - self._clock())
+        args = (cost, *self._admit_args, queued, repr(most))
+        reply = await self._run(0, keys, args, deadline)
+        if reply is None:
+            return None
+        view, verdict = View.read(reply), reply[0]
+        if verdict == b"ok":
+            return Admission("ok", int(float(reply[1])), int(float(reply[2])), view=view)
+        if verdict == b"big":
+            return Admission("big", token_limit=float(reply[1]), view=view)
+        wait, known, queued = float(reply[1]), reply[2] == b"0", int(reply[3])
+        return Admission("wait", wait=wait, known=known, queued=queued, view=view)
+
+    async def release(
+        self,
+        keys: tuple[str, ...],
+        *,
+        req_mark: int,
+        tok_mark: int,
+        cost: int,
+        sent: bool,
+        known: bool,
+        ok: bool,
+        limited: bool,
+        elapsed: float,
+        seen_requests: tuple[int, int] | None,
+        seen_tokens: tuple[int, int] | None,
+        cool: float,
+    ) -> Released | None:
+        """Report one admitted request's outcome: refund, learn, slow start, cool-down.
+
+        ``seen_*`` are the (limit, remaining) an answer's headers gave, if usable.
+        """
+        rpm, tpm, margin = self._caps
+        args = (
+            str(req_mark),  # the lease's member, as ADMIT wrote it
+            cost,
+            int(sent),
+            int(known),
+            int(ok),
+            int(limited),
+            repr(max(0.0, elapsed)),
+            req_mark,
+            tok_mark,
+            *(seen_requests or (-1, -1)),
+            *(seen_tokens or (-1, -1)),
+            rpm,
+            tpm,
+            repr(margin),
+            repr(cool),
+            self._ttl_ms,
+        )
+        reply = await self._run(1, keys, args, None)
+        if reply is None:
+            return None
+        flags = int(reply[1])
+        return Released(bool(flags & 1), bool(flags & 2), bool(flags & 4), View.read(reply))
+
+    async def _run(
+        self, which: int, keys: tuple[str, ...], args: tuple[Any, ...], deadline: float | None
+    ) -> list[Any] | None:
+        """Run a script within the time budget (and the deadline); None when Redis failed."""
+        budget, late = self._budget, False
+        if deadline is not None and deadline - self._clock() < budget:
+            budget, late = max(0.0, deadline - self._clock()), True
+        try:
+            async with asyncio.timeout(budget):
+                reply: list[Any] = await self._scripts[which](keys=keys, args=args)
+        except self._errors as exc:  # OSError includes asyncio's TimeoutError
+            if late and isinstance(exc, TimeoutError):
+                raise deadline_error() from None
+            self._failed(exc)
+            return None
+        return reply
+
+    def _failed(self, exc: BaseException) -> None:
+        self.retry_at = self._clock() + self._probe_interval
+        if self.healthy:
+            self.healthy = False
+            self._on_outage(exc)
+
+    def probe_due(self) -> bool:
+        return not self.healthy and self._clock() >= self.retry_at
+
+    async def probe(self) -> bool:
+        """Ping Redis; True (and healthy again) when it answers within the budget."""
+        try:
+            self.bind()
+            async with asyncio.timeout(self._budget):
+                await self._redis.ping()
+        except self._errors:  # OSError includes asyncio's TimeoutError
+            self.retry_at = self._clock() + self._probe_interval
+            return False
+        self.healthy = True
+        return True
+
+    async def aclose(self) -> None:
+        redis, self._redis, self._loop = self._redis, None, None
+        if redis is not None:
+            await redis.aclose()
