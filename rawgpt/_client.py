@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from . import _schema
-from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
+from ._config import DEFAULT_BASE_URL, Limits, Timeout
 from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
 from ._models import Response
 from ._ratelimit import Limiter, RateLimiter, Ticket
@@ -76,17 +76,8 @@ class AsyncClient:
         self.limits = limits or Limits()
         policy = retry or Retry()
         if max_retries is not None:
-            policy = Retry(
-                max_retries=max_retries,
-                initial_delay=policy.initial_delay,
-                max_delay=policy.max_delay,
-                deadline=policy.deadline,
-                max_retry_after=policy.max_retry_after,
-                retry_after_jitter=policy.retry_after_jitter,
-            )
-        elif retry is None:
-            policy = Retry(max_retries=DEFAULT_MAX_RETRIES)
-        self.retry = policy
+            policy = policy.replace(max_retries=max_retries)
+        self.retry: Retry = policy
         if rate_limiter is None or rate_limiter is True:
             rate_limiter = RateLimiter()
         self.rate_limiter: Limiter | None = rate_limiter or None  # False: no limiting

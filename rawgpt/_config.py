@@ -10,7 +10,6 @@ from dataclasses import FrozenInstanceError
 from typing import Any, ClassVar
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MAX_RETRIES = 2
 
 
 class Record:
@@ -29,6 +28,10 @@ class Record:
     def _init(self, **fields: Any) -> None:
         for name, value in fields.items():
             object.__setattr__(self, name, value)
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` (checked like a new one); the rest stays as it is."""
+        return type(self)(**{**dict(zip(self._fields, self._values(), strict=True)), **changes})
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)

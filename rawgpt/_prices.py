@@ -55,6 +55,9 @@ def cost_usd(
 ) -> float | None:
     """Estimated USD for the tokens, or None for a model without a known price."""
     price = price_for(model, table)
-    if price is None:
-        return None
+    return None if price is None else priced(price, prompt, completion)
+
+
+def priced(price: Price, prompt: int, completion: int) -> float:
+    """USD for ``prompt`` input and ``completion`` output tokens at ``price`` (per 1M)."""
     return (prompt * price[0] + completion * price[1]) / 1_000_000

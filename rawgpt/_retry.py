@@ -84,10 +84,8 @@ class Retry(Record):
             return True
         if not isinstance(error, APIStatusError):
             return False
-        if isinstance(error, QuotaExceededError) or (
-            error.status_code == 429 and _too_large(error)
-        ):
-            return False  # hopeless whatever the headers say
+        if hopeless(error):
+            return False  # whatever the headers say
         should = error.headers.get("x-should-retry")
         if should == "true":
             return True
@@ -102,21 +100,8 @@ class Retry(Record):
 
     def server_delay(self, headers: Mapping[str, str], now: float) -> float | None:
         """The wait the server asked for, in seconds, or None (absent, bogus, too long)."""
-        seconds: float | None = None
-        raw = headers.get("retry-after-ms")
-        if raw is not None:
-            seconds = _float(raw)
-            seconds = None if seconds is None else seconds / 1000.0
-        if seconds is None and (raw := headers.get("retry-after")) is not None:
-            seconds = _float(raw)
-            if seconds is None:
-                try:
-                    seconds = parsedate_to_datetime(raw).timestamp() - now
-                except (TypeError, ValueError, IndexError, OverflowError):
-                    seconds = None
-        if seconds is None or seconds < 0 or seconds > self.max_retry_after:
-            return None
-        return seconds
+        seconds = retry_after(headers, now)
+        return None if seconds is None or seconds > self.max_retry_after else seconds
 
     def next_delay(
         self,
@@ -146,8 +131,33 @@ class Retry(Record):
         return delay
 
 
-def _too_large(error: APIStatusError) -> bool:
-    """A 429 for a request bigger than the whole per-minute limit: waiting cannot help."""
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The wait a server asked for, in seconds: ``retry-after-ms``, else ``retry-after``
+    (seconds or an HTTP date; ``now`` is the wall clock, default ``time.time()``).
+    None when absent, negative or not a number; the one reader of both headers."""
+    raw = headers.get("retry-after-ms")
+    if raw is not None and (ms := _float(raw)) is not None and ms >= 0:
+        return ms / 1000.0
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    seconds = _float(raw)
+    if seconds is None:
+        try:
+            date = parsedate_to_datetime(raw).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = date - (time.time() if now is None else now)
+    return seconds if seconds >= 0 else None
+
+
+def hopeless(error: APIStatusError) -> bool:
+    """A 429 that no wait can fix: no credit left (insufficient_quota), or a request
+    larger than the whole per-minute limit ("Request too large ...")."""
+    if isinstance(error, QuotaExceededError):
+        return True
+    if error.status_code != 429:
+        return False
     body = error.body
     err = body.get("error") if isinstance(body, dict) else None
     text = err.get("message") if isinstance(err, dict) else None

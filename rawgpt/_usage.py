@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._prices import Price, cost_usd, price_for
+from ._prices import Price, price_for, priced
 
 log = logging.getLogger("rawgpt.request")
 
@@ -56,7 +56,7 @@ class ModelUsage:
     def cost_usd(self) -> float:
         if self.price is None:
             return 0.0
-        return (self.prompt_tokens * self.price[0] + self.completion_tokens * self.price[1]) / 1e6
+        return priced(self.price, self.prompt_tokens, self.completion_tokens)
 
     @property
     def unpriced_requests(self) -> int:
@@ -134,10 +134,7 @@ class Usage:
         totals.prompt_tokens += event.prompt_tokens
         totals.completion_tokens += event.completion_tokens
         if totals.price is not None:
-            event.cost_usd = cost_usd(
-                event.model or "unknown", event.prompt_tokens, event.completion_tokens,
-                {event.model or "unknown": totals.price},
-            )  # fmt: skip
+            event.cost_usd = priced(totals.price, event.prompt_tokens, event.completion_tokens)
         for hook in self.hooks:
             try:
                 hook(event)

@@ -8,7 +8,8 @@ import math
 import pytest
 
 import rawgpt
-from rawgpt._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Limits, Timeout
+from rawgpt._config import DEFAULT_BASE_URL, Limits, Timeout
+from rawgpt._retry import Retry
 
 
 def test_public_names() -> None:
@@ -18,7 +19,7 @@ def test_public_names() -> None:
 
 def test_defaults() -> None:
     assert DEFAULT_BASE_URL == "https://api.openai.com/v1"
-    assert DEFAULT_MAX_RETRIES == 2
+    assert Retry().max_retries == 2
     t = Timeout()
     assert (t.connect, t.read, t.total) == (5.0, 600.0, None)
     lim = Limits()

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .._config import Record
-from .._errors import APIError, APIStatusError, QuotaExceededError
+from .._errors import APIError, APIStatusError
+from .._retry import hopeless, retry_after
 
 if TYPE_CHECKING:
     import random
@@ -64,29 +64,6 @@ def _count(text: str | None) -> int | None:
     return value if value >= 0 else None
 
 
-class LimitHeaders(Record):
-    """One response's view of one bucket: limit, remaining, seconds to full."""
-
-    _fields = ("limit", "remaining", "reset")
-    __slots__ = _fields
-    limit: int | None
-    remaining: int | None
-    reset: float | None
-
-    def __init__(self, limit: int | None, remaining: int | None, reset: float | None) -> None:
-        self._init(limit=limit, remaining=remaining, reset=reset)
-
-    @property
-    def usable(self) -> bool:
-        """True when limit and remaining are present and make sense together."""
-        return (
-            self.limit is not None
-            and self.limit > 0
-            and self.remaining is not None
-            and self.remaining <= self.limit
-        )
-
-
 _NAMES = {
     kind: (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}")
     for kind in ("requests", "tokens")
@@ -117,34 +94,13 @@ def usable_limits(headers: Mapping[str, str], kind: str) -> tuple[int, int] | No
     return limit, remaining
 
 
-def read_limits(headers: Mapping[str, str], kind: str) -> LimitHeaders:
-    """``kind`` is "requests" or "tokens"."""
-    return LimitHeaders(
-        limit=_count(headers.get(f"x-ratelimit-limit-{kind}")),
-        remaining=_count(headers.get(f"x-ratelimit-remaining-{kind}")),
-        reset=parse_duration(headers.get(f"x-ratelimit-reset-{kind}")),
-    )
-
-
-def too_large(error: APIStatusError) -> bool:
-    """A 429 for a request bigger than the whole per-minute limit: says nothing about the rate."""
-    body = error.body
-    err = body.get("error") if isinstance(body, dict) else None
-    text = err.get("message") if isinstance(err, dict) else None
-    return isinstance(text, str) and text.startswith("Request too large")
-
-
 def cool_down_for(error: APIStatusError) -> float:
     """How long a 429 says to wait: retry-after-ms, retry-after, "try again in", else 1s.
 
     (The reset headers say when a bucket is full again, not when one request
     fits; the learned buckets already account for them.)
     """
-    headers = error.headers
-    ms = parse_duration(headers.get("retry-after-ms"))
-    if ms is not None:
-        return ms / 1000.0
-    seconds = parse_duration(headers.get("retry-after"))
+    seconds = retry_after(error.headers)
     if seconds is not None:
         return seconds
     body = error.body
@@ -157,7 +113,7 @@ def cool_down(error: APIError | None, rng: random.Random) -> float:
     """Seconds every sender pauses after this outcome (0.0: none), jitter included."""
     if not isinstance(error, APIStatusError) or error.status_code != 429:
         return 0.0
-    if isinstance(error, QuotaExceededError) or too_large(error):
+    if hopeless(error):
         return 0.0
     wait = min(cool_down_for(error), MAX_COOL_DOWN)
     return wait + rng.uniform(0.0, max(0.05, wait * 0.1))

@@ -241,15 +241,40 @@ class KeyState:
 
     def snapshot(self, now: float) -> dict[str, Any]:
         req, tok = self.requests, self.tokens
-        return {
-            "learned": self.learned,
-            "limit_requests": None if req is None else int(req.limit),
-            "remaining_requests": None if req is None else int(req.refill(now)),
-            "limit_tokens": None if tok is None else int(tok.limit),
-            "remaining_tokens": None if tok is None else int(tok.refill(now)),
-            "window": None if self.learned else self.window,
-            "in_flight": self.inflight,
-            "waiting": len(self.waiters),
-            "cooldown": max(0.0, self.cooldown_until - now),
-            "breaker": None if self.breaker is None else self.breaker.state,
-        }
+        return snapshot(
+            learned=self.learned,
+            requests=None if req is None else (req.limit, req.refill(now)),
+            tokens=None if tok is None else (tok.limit, tok.refill(now)),
+            window=self.window,
+            in_flight=self.inflight,
+            waiting=len(self.waiters),
+            cooldown=self.cooldown_until - now,
+            breaker=self.breaker,
+        )
+
+
+def snapshot(
+    *,
+    learned: bool,
+    requests: tuple[float, float] | None,
+    tokens: tuple[float, float] | None,
+    window: float,
+    in_flight: int,
+    waiting: int,
+    cooldown: float,
+    breaker: CircuitBreaker | None,
+) -> dict[str, Any]:
+    """What ``client.rate_limits`` shows for one (base_url, model), in process or shared:
+    ``requests``/``tokens`` are (limit, level now) when known."""
+    return {
+        "learned": learned,
+        "limit_requests": None if requests is None else int(requests[0]),
+        "remaining_requests": None if requests is None else int(requests[1]),
+        "limit_tokens": None if tokens is None else int(tokens[0]),
+        "remaining_tokens": None if tokens is None else int(tokens[1]),
+        "window": None if learned else int(window),
+        "in_flight": in_flight,
+        "waiting": waiting,
+        "cooldown": max(0.0, cooldown),
+        "breaker": None if breaker is None else breaker.state,
+    }

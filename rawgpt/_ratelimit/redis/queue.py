@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..limiter import deadline_error, late_error, too_large_error
-from ..state import INF, KeyState, Ticket
+from ..state import INF, KeyState, Ticket, snapshot
 from .scripts import Admission, Scripts, View
 
 POLL = 0.05  # seconds between looks while the shared slow-start window is full
@@ -151,27 +151,25 @@ class Queue:
                 await self.wake.wait()
 
     def snapshot(self, now: float, state: KeyState | None) -> dict[str, Any]:
+        """The shared state as the last reply saw it, the buckets refilled since."""
         view = self.view or View(False, -1, 0, -1, 0, 1, 0, 0, 1)
         elapsed = now - self.view_at
 
-        def level(limit: float, value: float) -> int | None:
-            return None if limit <= 0 else int(min(limit, value + elapsed * limit / 60.0))
+        def bucket(limit: float, level: float) -> tuple[float, float] | None:
+            return None if limit <= 0 else (limit, min(limit, level + elapsed * limit / 60.0))
 
-        breaker = None if state is None or state.breaker is None else state.breaker.state
-        return {
-            "learned": view.learned,
-            "limit_requests": None if view.limit_requests <= 0 else int(view.limit_requests),
-            "remaining_requests": level(view.limit_requests, view.remaining_requests),
-            "limit_tokens": None if view.limit_tokens <= 0 else int(view.limit_tokens),
-            "remaining_tokens": level(view.limit_tokens, view.remaining_tokens),
-            "window": None if view.learned else int(view.window),
-            "in_flight": view.in_flight,
-            "waiting": self.waiting,
-            "cooldown": max(0.0, view.cooldown - elapsed),
-            "breaker": breaker,
-            "shared": True,
-            "limiters": view.members,
-        }
+        out = snapshot(
+            learned=view.learned,
+            requests=bucket(view.limit_requests, view.remaining_requests),
+            tokens=bucket(view.limit_tokens, view.remaining_tokens),
+            window=view.window,
+            in_flight=view.in_flight,
+            waiting=self.waiting,
+            cooldown=view.cooldown - elapsed,
+            breaker=None if state is None else state.breaker,
+        )
+        out.update(shared=True, limiters=view.members)
+        return out
 
 
 def _orphan(
