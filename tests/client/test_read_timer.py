@@ -11,7 +11,7 @@ import aiohttp
 import rawgpt
 from rawgpt._transport import LazyReadTimer
 
-from .conftest import KEY
+from ..conftest import KEY
 
 
 class _Handle:

@@ -11,8 +11,8 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
-from .redis_server import RedisServer
+from ..conftest import KEY, MESSAGES
+from ..redis_server import RedisServer
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from rawgpt.batch import BatchRunner, DuplicateCustomIdError, OutputInUseError, 
 from rawgpt.batch.io import exclusive
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, FakeSleep
+from ..conftest import KEY, FakeSleep
 
 CHAT = "/v1/chat/completions"
 

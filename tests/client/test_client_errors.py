@@ -11,7 +11,7 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES, FakeSleep
 
 
 async def create(c: rawgpt.AsyncClient) -> rawgpt.Response:

@@ -12,7 +12,7 @@ import rawgpt
 from rawgpt._streaming import _SLICE
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
+from ..conftest import KEY, MESSAGES
 
 
 async def stream(c: rawgpt.AsyncClient, **kw: object) -> rawgpt.AsyncStream:

@@ -9,7 +9,7 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES, FakeSleep
 
 
 async def test_create_returns_views_over_the_body(

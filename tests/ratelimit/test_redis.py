@@ -25,9 +25,9 @@ from rawgpt.batch.shard import SkipOtherShards, in_shard, parse_shard
 from rawgpt.cli.batch import shard_arg
 from rawgpt.testing import MockServer
 
-from .conftest import KEY as API_KEY
-from .conftest import MESSAGES
-from .redis_server import RedisServer, free_port
+from ..conftest import KEY as API_KEY
+from ..conftest import MESSAGES
+from ..redis_server import RedisServer, free_port
 
 KEY = ("http://api/v1", "gpt-4o-mini")
 _names = itertools.count()

@@ -11,7 +11,7 @@ from rawgpt._prices import cost_usd, price_for
 from rawgpt._usage import RequestEvent
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES, FakeSleep
 
 
 async def test_totals_hooks_and_log_records(
