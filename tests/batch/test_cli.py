@@ -27,7 +27,7 @@ from rawgpt.cli import main
 from rawgpt.testing import MockServer
 
 from ..redis_server import RedisServer
-from .test_runner import chat_line, records, sent, write_lines
+from .conftest import chat_line, records, sent, write_lines
 
 KEY = "sk-test-batch"
 BAD = [b"{not json", {"custom_id": "nobody", "url": "/v1/chat/completions"}, {"url": "/v1/x"}]
