@@ -15,7 +15,7 @@ KEY = "sk-test-SECRET-0123456789abcdef"
 
 
 class FakeSleep:
-    """Records the waits the client asks for, without waiting."""
+    """Records the waits the client asks for, without waiting: ``AsyncClient(sleep=...)``."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -45,9 +45,7 @@ def sleeps() -> FakeSleep:
 
 @pytest.fixture
 async def client(server: MockServer, sleeps: FakeSleep) -> AsyncIterator[rawgpt.AsyncClient]:
-    c = rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, seed=1)
-    c._sleep = sleeps
-    async with c:
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, seed=1, sleep=sleeps) as c:
         yield c
 
 

@@ -217,14 +217,19 @@ async def test_a_second_run_on_the_same_files_is_refused(
         pass
 
 
-async def test_the_summary_counts_every_429_answer_and_retry(tmp_path: Path) -> None:
+async def test_the_summary_counts_every_429_answer_and_retry(
+    tmp_path: Path, sleeps: FakeSleep
+) -> None:
     inp = write_lines(tmp_path / "in.jsonl", [chat_line(f"r{i}") for i in range(5)])
     out, progress = tmp_path / "out.jsonl", io.StringIO()
     async with MockServer() as srv:
         client = rawgpt.AsyncClient(
-            api_key=KEY, base_url=srv.base_url, rate_limiter=False, max_retries=5
+            api_key=KEY,
+            base_url=srv.base_url,
+            rate_limiter=False,
+            max_retries=5,
+            sleep=sleeps,  # the retry-after waits, without waiting
         )
-        client._sleep = FakeSleep()  # the retry-after waits, without waiting
         srv.add_fault("rate_limit:0.01", times=3)  # three 429s, each answered by a retry
         async with client:
             summary = await BatchRunner(client, inp, out, concurrency=1, progress=progress).run()

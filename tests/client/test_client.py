@@ -9,7 +9,7 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from ..conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES
 
 
 async def test_create_returns_views_over_the_body(
@@ -208,7 +208,7 @@ async def test_per_call_timeout_and_max_retries_shortcut(server: MockServer) -> 
         assert r.choices[0].message.content
 
 
-async def test_client_survives_a_new_event_loop(server: MockServer, sleeps: FakeSleep) -> None:
+async def test_client_survives_a_new_event_loop(server: MockServer) -> None:
     """A serverless handler may call asyncio.run() per invocation with one global client."""
     import asyncio
     import threading

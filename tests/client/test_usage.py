@@ -71,12 +71,17 @@ def test_price_lookup_by_longest_prefix() -> None:
     assert cost_usd("unknown", 10, 10) is None
 
 
-async def test_events_count_the_429s_their_retries_met(server: MockServer) -> None:
+async def test_events_count_the_429s_their_retries_met(
+    server: MockServer, sleeps: FakeSleep
+) -> None:
     events: list[RequestEvent] = []
     client = rawgpt.AsyncClient(
-        api_key=KEY, base_url=server.base_url, rate_limiter=False, max_retries=3
+        api_key=KEY,
+        base_url=server.base_url,
+        rate_limiter=False,
+        max_retries=3,
+        sleep=sleeps,  # the retry-after waits, without waiting
     )
-    client._sleep = FakeSleep()  # the retry-after waits, without waiting
     client.add_hook(events.append)
     async with client:
         server.add_fault("rate_limit:0.01", times=2)  # two 429s, then an answer
