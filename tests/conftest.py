@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 import rawgpt
@@ -50,3 +51,10 @@ async def client(server: MockServer, sleeps: FakeSleep) -> AsyncIterator[rawgpt.
 
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+def connector_of(client: rawgpt.AsyncClient) -> aiohttp.BaseConnector:
+    """The connection pool of a client that has sent a request."""
+    session = client._transport._session
+    assert session is not None and session.connector is not None
+    return session.connector

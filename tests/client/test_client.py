@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ async def test_not_given_keys_are_left_out(client: rawgpt.AsyncClient, server: M
 async def test_missing_required_keyword_fails_before_sending(
     client: rawgpt.AsyncClient, server: MockServer, missing: str
 ) -> None:
-    kwargs = {"model": "m", "messages": MESSAGES}
+    kwargs: dict[str, Any] = {"model": "m", "messages": MESSAGES}
     del kwargs[missing]
     with pytest.raises(TypeError, match=missing):
         await client.chat.completions.create(**kwargs)

@@ -170,11 +170,11 @@ async def test_the_key_never_leaks(
                 errors.append(exc)
             server.clear_faults()
     assert len(errors) == 5
-    for exc in errors:
-        text = "".join(traceback.format_exception(exc)) + repr(exc) + str(exc)
+    for err in errors:
+        text = "".join(traceback.format_exception(err)) + repr(err) + str(err)
         assert secret not in text
-        if isinstance(exc, rawgpt.APIStatusError):
-            assert secret not in repr(exc.body) + repr(dict(exc.headers))
+        if isinstance(err, rawgpt.APIStatusError):
+            assert secret not in repr(err.body) + repr(dict(err.headers))
     assert caplog.records, "attempts are logged at DEBUG"
     assert all(secret not in r.getMessage() for r in caplog.records)
 
