@@ -116,7 +116,7 @@ async def test_headers(http: aiohttp.ClientSession) -> None:
     ids = {first.headers["x-request-id"], second.headers["x-request-id"]}
     assert len(ids) == 2 and all(i.startswith("req_") for i in ids)
     h = first.headers
-    assert int(h["openai-processing-ms"]) >= 0
+    assert h["openai-processing-ms"].isdigit()  # a whole number of ms (never negative)
     assert int(h["x-ratelimit-limit-requests"]) == 1_000_000
     assert int(h["x-ratelimit-limit-tokens"]) == 1_000_000_000
     assert int(h["x-ratelimit-remaining-requests"]) == 999_999
