@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 import rawgpt
@@ -15,7 +16,7 @@ KEY = "sk-test-SECRET-0123456789abcdef"
 
 
 class FakeSleep:
-    """Records the waits the client asks for, without waiting."""
+    """Records the waits the client asks for, without waiting: ``AsyncClient(sleep=...)``."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -45,10 +46,15 @@ def sleeps() -> FakeSleep:
 
 @pytest.fixture
 async def client(server: MockServer, sleeps: FakeSleep) -> AsyncIterator[rawgpt.AsyncClient]:
-    c = rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, seed=1)
-    c._sleep = sleeps
-    async with c:
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url, seed=1, sleep=sleeps) as c:
         yield c
 
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+def connector_of(client: rawgpt.AsyncClient) -> aiohttp.BaseConnector:
+    """The connection pool of a client that has sent a request."""
+    session = client._transport._session
+    assert session is not None and session.connector is not None
+    return session.connector

@@ -64,7 +64,7 @@ def completion(body: dict[str, Any] | None = None, request_id: str | None = "req
     return _schema.CHAT_COMPLETION(body if body is not None else completion_body(), request_id)
 
 
-def chunk(body: dict[str, Any]) -> Response:
+def chunk(body: dict[str, Any]) -> View:
     return _schema.CHAT_COMPLETION_CHUNK(body)
 
 

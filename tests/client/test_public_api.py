@@ -39,7 +39,7 @@ def test_error_tree() -> None:
 
 def test_unknown_attribute_raises() -> None:
     try:
-        _ = rawgpt.NoSuchThing  # type: ignore[attr-defined]
+        _ = rawgpt.NoSuchThing
     except AttributeError as exc:
         assert "NoSuchThing" in str(exc)
     else:  # pragma: no cover

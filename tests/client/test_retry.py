@@ -10,6 +10,7 @@ import random
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import SimpleNamespace
+from typing import Any
 
 import orjson
 import pytest
@@ -58,7 +59,7 @@ def test_defaults_match_the_sdk() -> None:
         {"deadline": -5.0},
     ],
 )
-def test_invalid_settings_are_rejected(kwargs: dict[str, float]) -> None:
+def test_invalid_settings_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Retry(**kwargs)
 
@@ -66,7 +67,7 @@ def test_invalid_settings_are_rejected(kwargs: dict[str, float]) -> None:
 def test_retry_is_frozen() -> None:
     r = Retry()
     with pytest.raises(AttributeError):
-        r.max_retries = 5  # type: ignore[misc]
+        r.max_retries = 5
 
 
 # --------------------------------------------------------------------------- is_retryable

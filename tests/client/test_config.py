@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_timeout_rejects_non_positive(field: str, value: float) -> None:
 def test_timeout_is_frozen_and_slotted() -> None:
     t = Timeout()
     with pytest.raises(dataclasses.FrozenInstanceError):
-        t.read = 1.0  # type: ignore[misc]
+        t.read = 1.0
     assert not hasattr(t, "__dict__")
 
 
@@ -116,15 +117,15 @@ def test_limits_smallest_valid() -> None:
         ({"keepalive_expiry": math.nan}, "keepalive_expiry"),
     ],
 )
-def test_limits_validation(kwargs: dict[str, float], match: str) -> None:
+def test_limits_validation(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        Limits(**kwargs)  # type: ignore[arg-type]
+        Limits(**kwargs)
 
 
 def test_limits_is_frozen() -> None:
     lim = Limits()
     with pytest.raises(dataclasses.FrozenInstanceError):
-        lim.max_connections = 5  # type: ignore[misc]
+        lim.max_connections = 5
     assert Limits(max_connections=5) == Limits(max_connections=5)
 
 

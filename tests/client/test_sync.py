@@ -11,23 +11,24 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
-from .redis_server import RedisServer
+from ..conftest import KEY, MESSAGES, connector_of
+from ..redis_server import RedisServer
 
 
 @pytest.fixture
 def server_thread() -> Iterator[MockServer]:
     """A MockServer on its own loop in a thread, so blocking calls can reach it."""
     ready = threading.Event()
-    box: dict[str, object] = {}
+    started: list[tuple[MockServer, asyncio.AbstractEventLoop, asyncio.Event]] = []
 
     def serve() -> None:
         async def main() -> None:
             srv = MockServer()
             await srv.start()
-            box["srv"], box["loop"], box["stop"] = srv, asyncio.get_running_loop(), asyncio.Event()
+            stop = asyncio.Event()
+            started.append((srv, asyncio.get_running_loop(), stop))
             ready.set()
-            await box["stop"].wait()  # type: ignore[attr-defined]
+            await stop.wait()
             await srv.stop()
 
         asyncio.run(main())
@@ -35,8 +36,9 @@ def server_thread() -> Iterator[MockServer]:
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     assert ready.wait(10)
-    yield box["srv"]  # type: ignore[misc]
-    box["loop"].call_soon_threadsafe(box["stop"].set)  # type: ignore[attr-defined]
+    ((srv, loop, stop),) = started
+    yield srv
+    loop.call_soon_threadsafe(stop.set)
     t.join(10)
 
 
@@ -95,8 +97,8 @@ def test_many_threads_share_a_few_connections(server_thread: MockServer) -> None
     assert not errors
     for _ in range(50):  # a serverless handler invoked 50 times
         c.chat.completions.create(model="m", messages=MESSAGES)
-    connector = c._async._transport._session.connector  # type: ignore[union-attr]
-    assert sum(len(v) for v in connector._conns.values()) <= 5  # type: ignore[union-attr]
+    connector = connector_of(c._async)
+    assert sum(len(v) for v in connector._conns.values()) <= 5
     loop_thread = c._loop_thread
     c.close()
     assert loop_thread is not None and not loop_thread.thread.is_alive()

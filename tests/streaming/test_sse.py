@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 
 import pytest
 
@@ -12,7 +13,7 @@ from rawgpt.sse import ServerSentEvent, SSEDecoder
 E = ServerSentEvent
 
 
-def decode(chunks: list[bytes]) -> list[ServerSentEvent]:
+def decode(chunks: Sequence[bytes | bytearray]) -> list[ServerSentEvent]:
     dec = SSEDecoder()
     events: list[ServerSentEvent] = []
     for chunk in chunks:

@@ -11,7 +11,7 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
+from ..conftest import KEY, MESSAGES
 
 MODEL = "gpt-4o-mini"
 

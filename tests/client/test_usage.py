@@ -11,7 +11,7 @@ from rawgpt._prices import cost_usd, price_for
 from rawgpt._usage import RequestEvent
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES, FakeSleep
 
 
 async def test_totals_hooks_and_log_records(
@@ -20,7 +20,11 @@ async def test_totals_hooks_and_log_records(
     caplog.set_level(logging.DEBUG, logger="rawgpt.request")
     events: list[RequestEvent] = []
     client.add_hook(events.append)
-    client.add_hook(lambda e: 1 / 0)  # a broken hook is logged, never raised
+
+    def broken(event: RequestEvent) -> None:
+        raise RuntimeError("a broken hook")
+
+    client.add_hook(broken)  # a broken hook is logged, never raised
     r = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     s = await client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
@@ -42,12 +46,12 @@ async def test_totals_hooks_and_log_records(
     mini = client.usage.by_model["gpt-4o-mini"]
     assert mini.requests == 2 and mini.failed == 0
     assert mini.prompt_tokens == 2 * r.usage.prompt_tokens
-    expected = 2 * cost_usd("gpt-4o-mini", r.usage.prompt_tokens, r.usage.completion_tokens)
-    assert mini.cost_usd == pytest.approx(expected)
+    one = cost_usd("gpt-4o-mini", r.usage.prompt_tokens, r.usage.completion_tokens)
+    assert one is not None and mini.cost_usd == pytest.approx(2 * one)
     assert client.usage.by_model["gpt-4o"].failed == 1
     assert client.usage.to_dict()["requests"] == 3
     records = [rec for rec in caplog.records if hasattr(rec, "rawgpt")]
-    assert len(records) == 3 and records[0].rawgpt["request_id"] == r.request_id  # type: ignore[attr-defined]
+    assert len(records) == 3 and records[0].rawgpt["request_id"] == r.request_id
     assert any("usage hook" in rec.getMessage() for rec in caplog.records)
     assert all(KEY not in rec.getMessage() for rec in caplog.records)
 
@@ -71,12 +75,17 @@ def test_price_lookup_by_longest_prefix() -> None:
     assert cost_usd("unknown", 10, 10) is None
 
 
-async def test_events_count_the_429s_their_retries_met(server: MockServer) -> None:
+async def test_events_count_the_429s_their_retries_met(
+    server: MockServer, sleeps: FakeSleep
+) -> None:
     events: list[RequestEvent] = []
     client = rawgpt.AsyncClient(
-        api_key=KEY, base_url=server.base_url, rate_limiter=False, max_retries=3
+        api_key=KEY,
+        base_url=server.base_url,
+        rate_limiter=False,
+        max_retries=3,
+        sleep=sleeps,  # the retry-after waits, without waiting
     )
-    client._sleep = FakeSleep()  # the retry-after waits, without waiting
     client.add_hook(events.append)
     async with client:
         server.add_fault("rate_limit:0.01", times=2)  # two 429s, then an answer

@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 import rawgpt
@@ -16,37 +15,8 @@ from rawgpt.batch import BatchRunner, DuplicateCustomIdError, OutputInUseError, 
 from rawgpt.batch.io import exclusive
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, FakeSleep
-
-CHAT = "/v1/chat/completions"
-
-
-def chat_line(cid: str, text: str = "hi") -> dict[str, Any]:
-    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "user": cid}
-    return {"custom_id": cid, "method": "POST", "url": CHAT, "body": body}
-
-
-def write_lines(path: Path, lines: list[Any]) -> Path:
-    with open(path, "wb") as f:
-        for line in lines:
-            f.write(line if isinstance(line, bytes) else orjson.dumps(line))
-            f.write(b"\n")
-    return path
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
-def ids(path: Path) -> list[str]:
-    return [r["custom_id"] for r in records(path)]
-
-
-def sent(server: MockServer) -> Counter[str]:
-    """custom_id (carried in the body's ``user``) -> times the server received it."""
-    return Counter(r.body.get("user", "?") for r in server.requests if isinstance(r.body, dict))
+from ..conftest import KEY, FakeSleep
+from .conftest import CHAT, chat_line, ids, records, sent, write_lines
 
 
 @pytest.fixture
@@ -247,14 +217,19 @@ async def test_a_second_run_on_the_same_files_is_refused(
         pass
 
 
-async def test_the_summary_counts_every_429_answer_and_retry(tmp_path: Path) -> None:
+async def test_the_summary_counts_every_429_answer_and_retry(
+    tmp_path: Path, sleeps: FakeSleep
+) -> None:
     inp = write_lines(tmp_path / "in.jsonl", [chat_line(f"r{i}") for i in range(5)])
     out, progress = tmp_path / "out.jsonl", io.StringIO()
     async with MockServer() as srv:
         client = rawgpt.AsyncClient(
-            api_key=KEY, base_url=srv.base_url, rate_limiter=False, max_retries=5
+            api_key=KEY,
+            base_url=srv.base_url,
+            rate_limiter=False,
+            max_retries=5,
+            sleep=sleeps,  # the retry-after waits, without waiting
         )
-        client._sleep = FakeSleep()  # the retry-after waits, without waiting
         srv.add_fault("rate_limit:0.01", times=3)  # three 429s, each answered by a retry
         async with client:
             summary = await BatchRunner(client, inp, out, concurrency=1, progress=progress).run()

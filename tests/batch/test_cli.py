@@ -26,8 +26,8 @@ from rawgpt.batch.shard import in_shard
 from rawgpt.cli import main
 from rawgpt.testing import MockServer
 
-from .redis_server import RedisServer
-from .test_batch import chat_line, records, sent, write_lines
+from ..redis_server import RedisServer
+from .conftest import chat_line, records, sent, write_lines
 
 KEY = "sk-test-batch"
 BAD = [b"{not json", {"custom_id": "nobody", "url": "/v1/chat/completions"}, {"url": "/v1/x"}]

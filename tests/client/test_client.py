@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES
 
 
 async def test_create_returns_views_over_the_body(
@@ -67,7 +68,7 @@ async def test_not_given_keys_are_left_out(client: rawgpt.AsyncClient, server: M
 async def test_missing_required_keyword_fails_before_sending(
     client: rawgpt.AsyncClient, server: MockServer, missing: str
 ) -> None:
-    kwargs = {"model": "m", "messages": MESSAGES}
+    kwargs: dict[str, Any] = {"model": "m", "messages": MESSAGES}
     del kwargs[missing]
     with pytest.raises(TypeError, match=missing):
         await client.chat.completions.create(**kwargs)
@@ -208,7 +209,7 @@ async def test_per_call_timeout_and_max_retries_shortcut(server: MockServer) -> 
         assert r.choices[0].message.content
 
 
-async def test_client_survives_a_new_event_loop(server: MockServer, sleeps: FakeSleep) -> None:
+async def test_client_survives_a_new_event_loop(server: MockServer) -> None:
     """A serverless handler may call asyncio.run() per invocation with one global client."""
     import asyncio
     import threading

@@ -11,7 +11,7 @@ import aiohttp
 import rawgpt
 from rawgpt._transport import LazyReadTimer
 
-from .conftest import KEY
+from ..conftest import KEY, connector_of
 
 
 class _Handle:
@@ -108,7 +108,6 @@ def test_no_read_timeout_or_a_dropped_one_never_fires() -> None:
 async def test_the_client_builds_its_connections_with_it(server: Any) -> None:
     async with rawgpt.AsyncClient(api_key=KEY, base_url=server.base_url) as client:
         await client.embeddings.create(model="text-embedding-3-small", input="hi")
-        connector = client._transport._session.connector  # type: ignore[union-attr]
-        assert connector is not None
+        connector = connector_of(client)
         protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
         assert protocols and all(type(p) is LazyReadTimer for p in protocols)

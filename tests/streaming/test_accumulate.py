@@ -240,7 +240,7 @@ def test_no_logprobs_stays_none() -> None:
 
 
 def test_top_level_fields_come_from_the_first_chunk_that_has_them() -> None:
-    chunks = [
+    chunks: list[dict[str, Any]] = [
         {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []},
         {"id": "chatcmpl-2", "created": 5, "model": "m", "service_tier": "default", "choices": []},
         {"id": "chatcmpl-3", "created": 6, "model": "n", "choices": []},

@@ -11,7 +11,7 @@ import pytest
 import rawgpt
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES, FakeSleep
+from ..conftest import KEY, MESSAGES, FakeSleep
 
 
 async def create(c: rawgpt.AsyncClient) -> rawgpt.Response:
@@ -127,8 +127,8 @@ async def test_refused_connection(sleeps: FakeSleep) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    async with rawgpt.AsyncClient(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1") as c:
-        c._sleep = sleeps
+    base_url = f"http://127.0.0.1:{port}/v1"
+    async with rawgpt.AsyncClient(api_key=KEY, base_url=base_url, sleep=sleeps) as c:
         with pytest.raises(rawgpt.APIConnectionError, match="Connect"):
             await create(c)
     assert len(sleeps.delays) == 2
@@ -158,8 +158,9 @@ async def test_the_key_never_leaks(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="rawgpt")
     secret = KEY
-    async with rawgpt.AsyncClient(api_key=secret, base_url=server.base_url, seed=3) as c:
-        c._sleep = sleeps
+    async with rawgpt.AsyncClient(
+        api_key=secret, base_url=server.base_url, seed=3, sleep=sleeps
+    ) as c:
         errors: list[BaseException] = []
         for spec in ("status:401", "status:500", "reset", "malformed", "quota"):
             server.add_fault(spec, times=3)
@@ -169,11 +170,11 @@ async def test_the_key_never_leaks(
                 errors.append(exc)
             server.clear_faults()
     assert len(errors) == 5
-    for exc in errors:
-        text = "".join(traceback.format_exception(exc)) + repr(exc) + str(exc)
+    for err in errors:
+        text = "".join(traceback.format_exception(err)) + repr(err) + str(err)
         assert secret not in text
-        if isinstance(exc, rawgpt.APIStatusError):
-            assert secret not in repr(exc.body) + repr(dict(exc.headers))
+        if isinstance(err, rawgpt.APIStatusError):
+            assert secret not in repr(err.body) + repr(dict(err.headers))
     assert caplog.records, "attempts are logged at DEBUG"
     assert all(secret not in r.getMessage() for r in caplog.records)
 

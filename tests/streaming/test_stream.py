@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+from typing import Any
 
 import pytest
 
@@ -12,17 +13,17 @@ import rawgpt
 from rawgpt._streaming import _SLICE
 from rawgpt.testing import MockServer
 
-from .conftest import KEY, MESSAGES
+from ..conftest import KEY, MESSAGES, connector_of
 
 
-async def stream(c: rawgpt.AsyncClient, **kw: object) -> rawgpt.AsyncStream:
+async def stream(c: rawgpt.AsyncClient, **kw: Any) -> rawgpt.AsyncStream:
     return await c.chat.completions.create(model="m", messages=MESSAGES, stream=True, **kw)
 
 
 def open_connections(c: rawgpt.AsyncClient) -> int:
-    connector = c._transport._session.connector  # type: ignore[union-attr]
-    idle = sum(len(v) for v in connector._conns.values())  # type: ignore[union-attr]
-    return idle + len(connector._acquired)  # type: ignore[union-attr]
+    connector = connector_of(c)
+    idle = sum(len(v) for v in connector._conns.values())
+    return idle + len(connector._acquired)
 
 
 async def test_stream_chunks_add_up_to_the_plain_reply(client: rawgpt.AsyncClient) -> None:
@@ -175,7 +176,7 @@ async def test_many_streams_reuse_connections_and_leak_nothing() -> None:
 
             await asyncio.gather(*(one(i) for i in range(2000)))
             assert open_connections(c) <= limit
-            connector = c._transport._session.connector  # type: ignore[union-attr]
+            connector = connector_of(c)
             await c.close()
             gc.collect()
         assert not [w for w in caught if "Unclosed" in str(w.message)]
