@@ -36,7 +36,7 @@ from ._streaming import AsyncStream
 from ._usage import ModelUsage, RequestEvent, Usage
 
 if TYPE_CHECKING:
-    from ._ratelimit.redis.limiter import RedisRateLimiter
+    from ._ratelimit.redis import RedisRateLimiter
     from ._sync import Client, OpenAI, Stream
 
 AsyncOpenAI = AsyncClient
@@ -87,7 +87,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(_sync, name)
     if name == "RedisRateLimiter":  # loads on first use; redis-py itself only when built
-        from ._ratelimit.redis.limiter import RedisRateLimiter
+        from ._ratelimit.redis import RedisRateLimiter
 
         return RedisRateLimiter
     if name == "__version__":  # importlib.metadata only when asked for

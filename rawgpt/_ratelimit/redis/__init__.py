@@ -4,3 +4,7 @@
 per-process FIFO in front of Redis) -> ``limiter`` (RedisRateLimiter, with an
 in-process RateLimiter to fall back on). Only this subpackage imports redis-py.
 """
+
+from .limiter import RedisRateLimiter
+
+__all__ = ["RedisRateLimiter"]

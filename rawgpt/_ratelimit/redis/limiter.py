@@ -152,8 +152,10 @@ class RedisRateLimiter:
             state = self._local._state(key)  # for its circuit breaker
             queue = self._queues.get(key)
             if queue is None:
-                queue = self._queues[key] = Queue(state.name, self.namespace)
-            ticket = await queue.admit(scripts, state, cost, deadline, self._clock, self._give_back)
+                queue = self._queues[key] = Queue(
+                    state.name, self.namespace, scripts, self._clock, self._give_back
+                )
+            ticket = await queue.admit(state, cost, deadline)
             if ticket is not None:
                 return ticket
         elif self._probe is None and scripts.probe_due():

@@ -43,12 +43,37 @@ class SharedTicket(Ticket):
 
 
 class Queue:
-    """Redis keys, the FIFO, and the last view of the shared state, for one (base_url, model)."""
+    """Redis keys, the FIFO, and the last view of the shared state, for one (base_url, model).
 
-    __slots__ = ("keys", "lock", "name", "open_ended", "view", "view_at", "waiting", "wake")
+    ``give_back`` returns an admission whose caller was cancelled meanwhile.
+    """
 
-    def __init__(self, name: str, namespace: str) -> None:
+    __slots__ = (
+        "clock",
+        "give_back",
+        "keys",
+        "lock",
+        "name",
+        "open_ended",
+        "scripts",
+        "view",
+        "view_at",
+        "waiting",
+        "wake",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        namespace: str,
+        scripts: Scripts,
+        clock: Callable[[], float],
+        give_back: Callable[[SharedTicket], None],
+    ) -> None:
         self.name = name
+        self.scripts = scripts
+        self.clock = clock
+        self.give_back = give_back
         tag = "{" + name + "}"  # one hash slot for all the keys (Redis Cluster)
         parts = ("state", "leases", "members", "queue")
         self.keys = tuple(f"{namespace}:{tag}:{part}" for part in parts)
@@ -68,19 +93,9 @@ class Queue:
     def token_limit(self) -> float | None:
         return None if self.view is None else self.view.token_limit
 
-    async def admit(
-        self,
-        scripts: Scripts,
-        state: KeyState,
-        cost: int,
-        deadline: float | None,
-        clock: Callable[[], float],
-        give_back: Callable[[SharedTicket], None],
-    ) -> Ticket | None:
-        """Wait for our turn, then for Redis's admission; None when Redis failed.
-
-        ``give_back`` returns an admission whose caller was cancelled meanwhile.
-        """
+    async def admit(self, state: KeyState, cost: int, deadline: float | None) -> Ticket | None:
+        """Wait for our turn, then for Redis's admission; None when Redis failed."""
+        clock = self.clock
         limit = self.token_limit()
         if limit is not None and cost > limit:
             raise too_large_error(self.name, cost, limit)
@@ -97,20 +112,12 @@ class Queue:
         finally:
             self.waiting -= 1
         try:
-            return await self._head(scripts, state, cost, deadline, clock, give_back)
+            return await self._head(state, cost, deadline)
         finally:
             self.lock.release()
 
-    async def _head(
-        self,
-        scripts: Scripts,
-        state: KeyState,
-        cost: int,
-        deadline: float | None,
-        clock: Callable[[], float],
-        give_back: Callable[[SharedTicket], None],
-    ) -> Ticket | None:
-        breaker = state.breaker
+    async def _head(self, state: KeyState, cost: int, deadline: float | None) -> Ticket | None:
+        scripts, clock, breaker = self.scripts, self.clock, state.breaker
         queued = 0  # our place in the line across processes, once Redis gave us one
         while True:
             self.wake.clear()
@@ -124,7 +131,7 @@ class Queue:
                 try:
                     admission = await asyncio.shield(call)
                 except asyncio.CancelledError:  # admitted as we were cancelled: give it back
-                    orphan = functools.partial(_orphan, give_back, state, self, cost, clock)
+                    orphan = functools.partial(_orphan, state, self, cost)
                     call.add_done_callback(orphan)
                     raise
                 if admission is None:
@@ -173,16 +180,11 @@ class Queue:
 
 
 def _orphan(
-    give_back: Callable[[SharedTicket], None],
-    state: KeyState,
-    queue: Queue,
-    cost: int,
-    clock: Callable[[], float],
-    call: asyncio.Future[Admission | None],
+    state: KeyState, queue: Queue, cost: int, call: asyncio.Future[Admission | None]
 ) -> None:
     """The admission a cancelled caller never received goes back at once."""
     if call.cancelled() or call.exception() is not None:
         return
     admission = call.result()
     if admission is not None and admission.verdict == "ok":
-        give_back(SharedTicket(state, queue, cost, clock(), False, admission))
+        queue.give_back(SharedTicket(state, queue, cost, queue.clock(), False, admission))
