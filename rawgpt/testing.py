@@ -59,6 +59,14 @@ class MockServer:
     only bearer token accepted (by default any is). ``record_requests=False``
     keeps ``requests`` empty for long benchmark runs. ``clock`` (monotonic
     seconds) drives the rate-limit buckets and can be faked in tests.
+
+    ``latency_ms`` delays every request before it is handled;
+    ``latency_jitter_ms`` adds two random delays of up to that much (drawn from
+    ``seed``): one before the rate limit sees the request (requests overtake
+    each other on the way, so the server admits them in another order than
+    they were sent) and one after it is admitted and charged (some take longer
+    than others, so answers come back in yet another order), each answer
+    carrying the rate-limit headers of its own admission, as OpenAI's do.
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         latency_ms: float = 0.0,
+        latency_jitter_ms: float = 0.0,
         stream_chunks: int | None = None,
         chunk_interval_ms: float = 0.0,
         reply: str | None = None,
@@ -81,7 +90,7 @@ class MockServer:
         record_requests: bool = True,
         clock: Clock | None = None,
     ) -> None:
-        _check(latency_ms >= 0 and chunk_interval_ms >= 0, "latencies must be >= 0")
+        _check(min(latency_ms, latency_jitter_ms, chunk_interval_ms) >= 0, "latencies must be >= 0")
         _check(stream_chunks is None or stream_chunks >= 1, "stream_chunks must be >= 1")
         _check(0.0 <= fail_rate <= 1.0, "fail_rate must be between 0 and 1")
         _check(0.0 <= fill <= 1.0, "fill must be between 0 and 1")
@@ -91,6 +100,7 @@ class MockServer:
         self.port = port
         options = Options(
             latency=latency_ms / 1000,
+            jitter=latency_jitter_ms / 1000,
             interval=chunk_interval_ms / 1000,
             chunks=stream_chunks,
             reply=default_reply(stream_chunks) if reply is None else reply,

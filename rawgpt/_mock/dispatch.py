@@ -73,6 +73,7 @@ class Options:
     """The dispatcher's fixed settings (times in seconds)."""
 
     latency: float = 0.0
+    jitter: float = 0.0
     interval: float = 0.0
     chunks: int | None = None
     reply: str = ""
@@ -103,6 +104,9 @@ class Dispatcher(ResponseWriter):
         self.requests: list[RecordedRequest] = []
         self.faults: deque[Pending] = deque()
         self._rng = random.Random(options.seed)
+        self._jitter_rng = random.Random(
+            options.seed
+        )  # apart: jitter leaves faults' draws as they are
         self._routes: dict[tuple[str, str], Route] = {
             ("POST", _CHAT): self._chat,
             ("POST", _EMBEDDINGS): self._embeddings,
@@ -134,6 +138,8 @@ class Dispatcher(ResponseWriter):
                 RecordedRequest(request.method, request.path, headers, body, time.time())
             )
         await self.pause(opts.latency)
+        if opts.jitter:  # requests overtake each other on their way to the rate limiter
+            await self.pause(self._jitter_rng.uniform(0.0, opts.jitter))
         route = self._routes.get((request.method, request.path))
         if route is None:
             return self.json(ctx, 404, invalid_url(request.method, request.path))
@@ -183,6 +189,7 @@ class Dispatcher(ResponseWriter):
             return self.json(ctx, 400, error)
         if (denied := self._admit(ctx, body["model"], chat_cost(body))) is not None:
             return denied
+        await self._spread(ctx)
         plan = plan_chat(body, self.opts.reply)
         completion_id, created = f"chatcmpl-{next(self.ids)}", int(time.time())
         if body.get("stream") is True:
@@ -201,12 +208,21 @@ class Dispatcher(ResponseWriter):
             return self.json(ctx, 400, invalid_param("input", _BAD_INPUT))
         if (denied := self._admit(ctx, body["model"], embedding_cost(body))) is not None:
             return denied
+        await self._spread(ctx)
         return await self.send(ctx, embeddings_json(body), fault)
 
     async def _models(
         self, ctx: Ctx, body: dict[str, Any], fault: Fault | None
     ) -> web.StreamResponse:
         return await self.send(ctx, MODELS_JSON, fault)
+
+    async def _spread(self, ctx: Ctx) -> None:
+        """After admission, a random share of ``jitter`` before answering, as a real server
+        takes longer on some requests than on others: answers leave in another order than
+        they were admitted, each with the rate-limit headers of its own admission."""
+        if self.opts.jitter:
+            ctx.limits = self.limiter.headers()
+            await self.pause(self._jitter_rng.uniform(0.0, self.opts.jitter))
 
     def _admit(self, ctx: Ctx, model: str, cost: int) -> web.Response | None:
         denial = self.limiter.admit(cost)

@@ -49,13 +49,15 @@ class Drop(Exception):
 
 
 class Ctx:
-    """Per-request state: the request, when it arrived, the response once started."""
+    """Per-request state: the request, when it arrived, the rate-limit headers as they
+    stood when it was admitted, the response once started."""
 
-    __slots__ = ("request", "response", "started")
+    __slots__ = ("limits", "request", "response", "started")
 
     def __init__(self, request: web.BaseRequest) -> None:
         self.request = request
         self.started = time.perf_counter()
+        self.limits: dict[str, str] | None = None
         self.response: web.StreamResponse | None = None
 
 
@@ -82,7 +84,7 @@ class ResponseWriter:
         self._prefix = os.urandom(8).hex()
 
     def headers(self, ctx: Ctx, content_type: str) -> dict[str, str]:
-        headers = self.limiter.headers()
+        headers = self.limiter.headers() if ctx.limits is None else dict(ctx.limits)
         headers["Content-Type"] = content_type
         headers["x-request-id"] = f"req_{self._prefix}{next(self.ids):016x}"
         headers["openai-processing-ms"] = str(round((time.perf_counter() - ctx.started) * 1000))

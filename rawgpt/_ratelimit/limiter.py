@@ -234,6 +234,7 @@ class RateLimiter:
         ticket.done = True
         state = ticket.state
         state.inflight -= 1
+        state.inflight_tokens -= ticket.cost
         now = self._clock()
         if error is None and sent and headers is not None:  # the common case, kept short
             if state.breaker is not None:

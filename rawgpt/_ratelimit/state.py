@@ -4,8 +4,21 @@ Pure bookkeeping on an explicit clock; the waiting lives in ``_ratelimit``. Befo
 the first rate-limit headers arrive nothing is known, so it starts like TCP slow
 start: one probe in flight, and (while no headers come) a window that doubles with
 each success and halves on a 429. Headers switch it to two buckets, requests and
-tokens, whose levels follow the server's "remaining" minus what was charged since
-the answering request was admitted.
+tokens, whose levels follow the server's "remaining" minus what the server may
+not have counted in it yet.
+
+A server admits requests in another order than they were sent (they overtake
+each other on the way), and answers them in yet another. An answer's
+"remaining" counts what the server admitted before that request, which may be
+any part of what we had in flight. So one answer only bounds the server's
+level: at most "remaining" (refilled since), if the server had counted
+everything else of ours; at least that less every request sent after it and
+every earlier one still unanswered when it was sent, if it had counted none.
+The bucket keeps its own books (charged at admission, refilled by the clock)
+and an answer moves them only into those bounds: lowered to the upper one
+always, raised to the lower one only. So a level learned from an answer never
+exceeds what the server can have left, and answers in any order cannot credit
+back what was charged.
 """
 
 from __future__ import annotations
@@ -31,9 +44,24 @@ LEARN_MARGIN = 0.02  # seconds of refill not credited when learning (send-to-adm
 
 
 class Ticket:
-    """One admitted request: what it was charged, and the counters when it was."""
+    """One admitted request: what it was charged, and the counters when it was.
 
-    __slots__ = ("at", "cost", "done", "probe", "req_mark", "state", "tok_mark")
+    Made right after the state charged it: ``req_mark``/``tok_mark`` are the charge
+    counters with it, ``req_ahead``/``tok_ahead`` the requests and tokens still in
+    flight that were admitted before it.
+    """
+
+    __slots__ = (
+        "at",
+        "cost",
+        "done",
+        "probe",
+        "req_ahead",
+        "req_mark",
+        "state",
+        "tok_ahead",
+        "tok_mark",
+    )
 
     def __init__(self, state: KeyState, cost: int, at: float, probe: bool) -> None:
         self.state = state
@@ -41,6 +69,8 @@ class Ticket:
         self.at = at
         self.req_mark = state.req_charged
         self.tok_mark = state.tok_charged
+        self.req_ahead = state.inflight - 1
+        self.tok_ahead = state.inflight_tokens - cost
         self.probe = probe  # the circuit breaker's half-open probe
         self.done = False
 
@@ -69,6 +99,7 @@ class KeyState:
         self.learned = False
         self.window = 1
         self.inflight = 0
+        self.inflight_tokens = 0
         self.cooldown_until = 0.0
         self.req_charged = 0
         self.tok_charged = 0
@@ -114,12 +145,14 @@ class KeyState:
                 req.give_back(1, now)
             return None
         self.inflight += 1
+        self.inflight_tokens += cost
         self.req_charged += 1
         self.tok_charged += cost
         return Ticket(self, cost, now, False)
 
     def take(self, cost: int, now: float) -> Ticket:
         self.inflight += 1
+        self.inflight_tokens += cost
         self.req_charged += 1
         self.tok_charged += cost
         if self.requests is not None:
@@ -206,27 +239,30 @@ class KeyState:
             used = True
             seen_limit, seen_remaining = seen
             limit = min(seen_limit, cap) if cap else seen_limit
-            since = (
-                self.req_charged - ticket.req_mark
-                if kind == "requests"
-                else self.tok_charged - ticket.tok_mark
-            )
-            # server level at admission, refilled since, minus what we sent after it, minus
-            # a margin for the unseen gap between our send and the server's admission
+            if kind == "requests":
+                after, ahead = self.req_charged - ticket.req_mark, ticket.req_ahead
+            else:
+                after, ahead = self.tok_charged - ticket.tok_mark, ticket.tok_ahead
+            # the server's level at admission, refilled since, less a margin for the unseen
+            # gap between our send and the server's admission; at the lowest, less every
+            # request of ours it may not have counted yet
             rate = seen_limit / 60.0
             slack = 1 + rate * self.margin if self.margin else 0.0
-            level = seen_remaining + (now - ticket.at) * rate - since - slack
+            highest = seen_remaining + (now - ticket.at) * rate - slack
+            lowest = highest - after - ahead
             bucket = self.requests if kind == "requests" else self.tokens
             if bucket is None:
-                bucket = Bucket(limit, level, now)
+                bucket = Bucket(limit, lowest, now)
                 log.info("rate limit learned for %s: %d %s/min", self.name, limit, kind)
                 if kind == "requests":
                     self.requests = bucket
                 else:
                     self.tokens = bucket
-            elif cap:  # our own cap keeps our own books; the server only lowers them
-                bucket.learn(limit, min(bucket.refill(now), level), now)
-            elif bucket.learn(limit, level, now):
+                continue
+            book = bucket.refill(now)
+            if cap:  # our own cap keeps our own books; the server only lowers them
+                bucket.learn(limit, min(book, highest), now)
+            elif bucket.learn(limit, min(max(book, lowest), highest), now):
                 log.info("rate limit changed for %s: %d %s/min", self.name, limit, kind)
         if used:
             self.learned = True

@@ -16,6 +16,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tpm", type=int, help="enforce tokens per minute")
     p.add_argument("--fill", type=float, default=1.0, help="initial bucket fill, 0..1")
     p.add_argument("--latency-ms", type=float, default=0.0, help="delay before headers")
+    p.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="random delays of up to this much before and after admission: requests are "
+        "admitted and answered out of order, each with the rate-limit headers of its admission",
+    )
     p.add_argument("--chunk-interval-ms", type=float, default=0.0, help="pace of stream chunks")
     p.add_argument("--stream-chunks", type=int, help="content chunks per streamed choice")
     p.add_argument("--reply", help="fixed reply text")
@@ -45,6 +52,7 @@ async def run(args: argparse.Namespace) -> int:
         tpm=args.tpm,
         fill=args.fill,
         latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
         chunk_interval_ms=args.chunk_interval_ms,
         stream_chunks=args.stream_chunks,
         reply=args.reply,

@@ -100,3 +100,17 @@ async def test_a_429_cools_down_the_other_callers() -> None:
         arrivals = [r.time for r in srv.requests]
     assert all(isinstance(r, rawgpt.Response) for r in results)
     assert min(arrivals[1:]) - arrivals[0] >= 0.2
+
+
+async def test_a_burst_against_a_full_bucket_on_a_server_answering_out_of_order() -> None:
+    """130 calls at once, a full 120-request bucket refilling at 2/s, answers spread over
+    0.3 s after admission (so they come back out of order): no answer is a 429.
+
+    Learning from an answer must not credit back the requests admitted before it that the
+    server may not have counted yet.
+    """
+    async with MockServer(rpm=120, latency_jitter_ms=300, seed=7) as srv:
+        results = await _burst(srv, 130, max_retries=0)
+        by_status = dict(srv.stats.by_status)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert by_status == {200: 130}

@@ -167,6 +167,46 @@ async def test_headers_switch_to_buckets_minus_what_was_charged_since(fake: Fake
         rl.release(t)
 
 
+async def test_answers_out_of_order_never_credit_back_what_was_charged(fake: FakeClock) -> None:
+    """50 admitted at once; the server admits them in another order than they were sent,
+    so an answer's "remaining" says little about the requests around it: the books stand."""
+    rl = make(fake)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=60, rem_req=59))
+    tickets = [await rl.acquire(KEY, 1) for _ in range(50)]
+    assert snap(rl)["remaining_requests"] == 9
+    # the 40th was the first the server admitted: 58 left then, the 49 others uncounted
+    rl.release(tickets[39], headers(rpm=60, rem_req=58))
+    assert snap(rl)["remaining_requests"] == 9  # not 58 - 10 sent after it = 48
+    # the 1st was the last it admitted
+    rl.release(tickets[0], headers(rpm=60, rem_req=9))
+    assert snap(rl)["remaining_requests"] == 9  # not 9 - 49 sent after it = -40
+    for ticket in tickets[1:39] + tickets[40:]:
+        rl.release(ticket, headers(rpm=60, rem_req=9))
+    assert snap(rl)["remaining_requests"] == 9
+
+
+async def test_an_answer_lowers_the_books_to_what_the_server_has(fake: FakeClock) -> None:
+    """Another client on the same key spent most of the budget: the books come down."""
+    rl = make(fake)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=60, rem_req=59))
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=60, rem_req=20))
+    assert snap(rl)["remaining_requests"] == 20
+
+
+async def test_an_answer_raises_the_books_only_to_what_is_certain(fake: FakeClock) -> None:
+    """The server has more than the books say (its bucket was reset): the level rises to
+    "remaining" less every request of ours it may not have counted, no further."""
+    rl = make(fake)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=60, rem_req=10))
+    a, b, c = [await rl.acquire(KEY, 1) for _ in range(3)]
+    d = await rl.acquire(KEY, 1)
+    assert snap(rl)["remaining_requests"] == 6
+    rl.release(c, headers(rpm=60, rem_req=50))  # a, b ahead of it, d after it: maybe uncounted
+    assert snap(rl)["remaining_requests"] == 47
+    for ticket in (a, b, d):
+        rl.release(ticket)
+
+
 async def test_an_unknown_outcome_teaches_nothing(fake: FakeClock) -> None:
     """Released with neither headers nor error (cancelled in flight): no window growth."""
     rl = make(fake)

@@ -292,6 +292,33 @@ async def test_two_clients_share_the_mock_servers_limit(redis_server: RedisServe
         assert srv.stats.rate_limited <= 1
 
 
+async def test_two_clients_burst_against_a_server_answering_out_of_order(
+    redis_server: RedisServer, ns: str
+) -> None:
+    """130 calls from two clients sharing one budget, a full 120-request bucket refilling at
+    2/s, a server that admits and answers out of order: no answer is a 429 (the shared books
+    learn by the same rule as the in-process ones)."""
+    async with (
+        MockServer(rpm=120, latency_jitter_ms=300, seed=7) as srv,
+        RedisRateLimiter(redis_server.url, namespace=ns) as one,
+        RedisRateLimiter(redis_server.url, namespace=ns) as two,
+        rawgpt.AsyncClient(
+            api_key=API_KEY, base_url=srv.base_url, rate_limiter=one, max_retries=0
+        ) as a,
+        rawgpt.AsyncClient(
+            api_key=API_KEY, base_url=srv.base_url, rate_limiter=two, max_retries=0
+        ) as b,
+    ):
+        calls = [
+            c.chat.completions.create(model=KEY[1], messages=MESSAGES, max_tokens=5)
+            for _ in range(65)
+            for c in (a, b)
+        ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        assert dict(srv.stats.by_status) == {200: 130}
+
+
 def test_import_rawgpt_does_not_import_redis() -> None:
     code = "import sys, rawgpt; assert 'redis' not in sys.modules; rawgpt.RedisRateLimiter"
     code += "; assert 'redis' not in sys.modules"

@@ -187,6 +187,8 @@ class RedisRateLimiter:
             ticket.queue.keys,
             req_mark=ticket.req_mark,
             tok_mark=ticket.tok_mark,
+            req_ahead=ticket.req_ahead,
+            tok_ahead=ticket.tok_ahead,
             cost=ticket.cost,
             sent=sent,
             known=known,

@@ -38,6 +38,8 @@ class SharedTicket(Ticket):
         self.at = at
         self.req_mark = admission.req_mark
         self.tok_mark = admission.tok_mark
+        self.req_ahead = admission.req_ahead
+        self.tok_ahead = admission.tok_ahead
         self.probe = probe
         self.done = False
 

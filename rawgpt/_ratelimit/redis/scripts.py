@@ -6,11 +6,12 @@ One hash per (base_url, model) holds what ``KeyState`` holds in process:
     rl rv rs      request bucket: limit per minute, level, stamp (Redis TIME, seconds)
     tl tv ts      token bucket: the same
     rc tc         requests and tokens charged so far: the marks tickets learn against
+    ft            tokens in flight (the leases' costs)
     cd            cool-down until (Redis TIME)
     win           the slow-start window while nothing is learned
 
 and three more keys go with it: a sorted set of in-flight leases (member: the
-request's number, score: when the lease lapses), so a crashed process's
+request's number and cost, score: when the lease lapses), so a crashed process's
 requests stop counting against the slow-start window after ``lease`` seconds;
 a sorted set of the limiters (processes) that asked lately, so that if Redis
 fails each knows its share; and a hash of the heads waiting in line across
@@ -42,12 +43,15 @@ local s, leases, members = KEYS[1], KEYS[2], KEYS[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local f = redis.call('HMGET', s, 'learned', 'rl', 'rv', 'rs', 'tl', 'tv', 'ts', 'rc', 'tc',
-                     'cd', 'win')
+                     'cd', 'win', 'ft')
 local learned = f[1] == '1'
 local rl, rv, rs = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
 local tl, tv, ts = tonumber(f[5]), tonumber(f[6]), tonumber(f[7])
 local rc, tc = tonumber(f[8]) or 0, tonumber(f[9]) or 0
-local cd, win = tonumber(f[10]) or 0, tonumber(f[11]) or 1
+local cd, win, ft = tonumber(f[10]) or 0, tonumber(f[11]) or 1, tonumber(f[12]) or 0
+for _, lease in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
+  ft = ft - tonumber(string.match(lease, ':(%S+)$'))  -- a lapsed lease's tokens
+end
 redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
 
 local function g(x) return string.format('%.17g', x) end
@@ -61,7 +65,7 @@ end
 local function clamp(level, limit) return math.max(-limit, math.min(level, limit)) end
 local function save(ttl)
   local fields = {'learned', learned and '1' or '0', 'rc', g(rc), 'tc', g(tc), 'cd', g(cd),
-                  'win', g(win)}
+                  'win', g(win), 'ft', g(math.max(0, ft))}
   if rl then for _, v in ipairs({'rl', g(rl), 'rv', g(rv), 'rs', g(rs)}) do
     table.insert(fields, v) end end
   if tl then for _, v in ipairs({'tl', g(tl), 'tv', g(tv), 'ts', g(ts)}) do
@@ -83,7 +87,8 @@ end
 
 # ARGV: cost, lease seconds, key ttl ms, slow-start poll seconds, limiter id, seconds it
 # counts as a member after asking, queue number (0: none yet), longest wait the caller
-# accepts (-1: any). Reply: {'ok', request number, tokens mark, view...} | {'wait', seconds,
+# accepts (-1: any). Reply: {'ok', request number, tokens mark, requests and tokens in flight
+# before it, view...} | {'wait', seconds,
 # window full 0/1, queue number, view...} | {'big', token limit, view...}
 #
 # FIFO across processes: a head told to wait gets a queue number and an entry in the queue
@@ -139,37 +144,40 @@ if wait > 0 then
   return view({'wait', g(wait), tostring(full), tostring(qn)})
 end
 if qn > 0 then redis.call('HDEL', queue, qn) end
-rc, tc = rc + 1, tc + cost
+local ahead_req, ahead_tok = redis.call('ZCARD', leases), ft
+rc, tc, ft = rc + 1, tc + cost, ft + cost
 if rl then rv = rv - 1 end
 if tl then tv = tv - cost end
-redis.call('ZADD', leases, now + lease, g(rc))
+redis.call('ZADD', leases, now + lease, g(rc) .. ':' .. ARGV[1])
 save(ttl)
-return view({'ok', g(rc), g(tc)})
+return view({'ok', g(rc), g(tc), tostring(ahead_req), g(ahead_tok)})
 """
 )
 
 # ARGV: request number, cost, sent, known, ok, limited (0/1 each), seconds since the send,
 # request mark, token mark, seen request limit, remaining, seen token limit, remaining
-# (-1 when unusable), rpm cap, tpm cap (0: none), learn margin, cool-down seconds, ttl ms.
+# (-1 when unusable), rpm cap, tpm cap (0: none), learn margin, cool-down seconds, ttl ms,
+# requests and tokens in flight before it at its admission.
+# Learning follows KeyState.learn: the books move only into the bounds one answer sets.
 # Reply: {'done', flags (1 requests learned, 2 tokens learned, 4 cool-down extended), view...}
 RELEASE = (
     _PRELUDE
     + """
 local a = {}
-for i = 1, 17 do a[i] = tonumber(ARGV[i]) end
+for i = 1, 20 do a[i] = tonumber(ARGV[i]) end
 local cost, sent, known, ok, limited = a[2], a[3] == 1, a[4] == 1, a[5] == 1, a[6] == 1
 local elapsed, margin, cool = a[7], a[16], a[17]
 local flags = 0
-redis.call('ZREM', leases, ARGV[1])
+if redis.call('ZREM', leases, ARGV[1] .. ':' .. ARGV[2]) == 1 then ft = ft - cost end
 if not sent then
   if rl then rv, rs = math.min(rl, refill(rl, rv, rs) + 1), now end
   if tl then tv, ts = math.min(tl, refill(tl, tv, ts) + cost), now end
 end
 local got = false
 for kind = 1, 2 do
-  local seen, left, cap, since
-  if kind == 1 then seen, left, cap, since = a[10], a[11], a[14], rc - a[8]
-  else seen, left, cap, since = a[12], a[13], a[15], tc - a[9] end
+  local seen, left, cap, uncounted
+  if kind == 1 then seen, left, cap, uncounted = a[10], a[11], a[14], rc - a[8] + a[19]
+  else seen, left, cap, uncounted = a[12], a[13], a[15], tc - a[9] + a[20] end
   if seen > 0 then
     got = true
     local limit = seen
@@ -177,10 +185,15 @@ for kind = 1, 2 do
     local rate = seen / 60
     local slack = 0
     if margin > 0 then slack = 1 + rate * margin end
-    local level = left + elapsed * rate - since - slack
+    local highest = left + elapsed * rate - slack
+    local level = highest - uncounted  -- the lowest the server can have: a new bucket's level
     local old, cur, stamp
     if kind == 1 then old, cur, stamp = rl, rv, rs else old, cur, stamp = tl, tv, ts end
-    if old and cap > 0 then level = math.min(refill(old, cur, stamp), level) end
+    if old then
+      local book = refill(old, cur, stamp)
+      if cap > 0 then level = math.min(book, highest)
+      else level = math.min(math.max(book, level), highest) end
+    end
     if old ~= limit then flags = flags + kind end
     if kind == 1 then rl, rv, rs = limit, clamp(level, limit), now
     else tl, tv, ts = limit, clamp(level, limit), now end
@@ -248,6 +261,8 @@ class Admission(NamedTuple):
     verdict: str
     req_mark: int = 0  # ok: the request's number, the shared counters at admission
     tok_mark: int = 0
+    req_ahead: int = 0  # ok: the requests and tokens in flight before it
+    tok_ahead: int = 0
     wait: float = 0.0  # wait: seconds, whether that time is known (else: look again)
     known: bool = True
     queued: int = 0  # wait: our number in the cross-process line
@@ -324,7 +339,8 @@ class Scripts:
             return None
         view, verdict = View.read(reply), reply[0]
         if verdict == b"ok":
-            return Admission("ok", int(float(reply[1])), int(float(reply[2])), view=view)
+            req_mark, tok_mark, req_ahead, tok_ahead = (int(float(x)) for x in reply[1:5])
+            return Admission("ok", req_mark, tok_mark, req_ahead, tok_ahead, view=view)
         if verdict == b"big":
             return Admission("big", token_limit=float(reply[1]), view=view)
         wait, known, queued = float(reply[1]), reply[2] == b"0", int(reply[3])
@@ -336,6 +352,8 @@ class Scripts:
         *,
         req_mark: int,
         tok_mark: int,
+        req_ahead: int,
+        tok_ahead: int,
         cost: int,
         sent: bool,
         known: bool,
@@ -368,6 +386,8 @@ class Scripts:
             repr(margin),
             repr(cool),
             self._ttl_ms,
+            req_ahead,
+            tok_ahead,
         )
         reply = await self._run(1, keys, args, None)
         if reply is None:
