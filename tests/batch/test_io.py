@@ -33,9 +33,11 @@ def test_parse_line_kinds() -> None:
         orjson.dumps({"custom_id": "a", "url": "/v1/chat/completions", "body": chat}), 4
     )
     assert job == Job(4, "a", "/chat/completions", chat)
-    assert parse_line(orjson.dumps({"body": {"model": "m", "input": "x"}}), 2) == Job(
+    assert parse_line(orjson.dumps({"model": "m", "input": "x"}), 2) == Job(
         2, "line-2", "/embeddings", {"model": "m", "input": "x"}
     )
+    unnamed = parse_line(orjson.dumps({"body": {"model": "m", "input": "x"}}), 2)
+    assert isinstance(unnamed, BadLine) and unnamed.code == "missing_custom_id"
     bad = parse_line(b"\xff\xfe", 9)
     assert isinstance(bad, BadLine) and (bad.custom_id, bad.code) == ("line-9", "invalid_json")
     url = parse_line(orjson.dumps({"custom_id": "u", "url": 5, "body": chat}), 1)
