@@ -3,7 +3,11 @@
 A line is either an OpenAI Batch API request (``custom_id``, ``method``,
 ``url``, ``body``) or a plain request body. Every non-blank line gets an id:
 its ``custom_id`` when that is a string, else ``line-<n>`` (1-based), so bad
-lines can be reported, and resumed past, like any other. Blank lines are not
+lines can be reported, and resumed past, like any other. A plain body's id is
+therefore its line number: edit the file and the ids after the edit move. A
+Batch API request must carry its own ``custom_id`` (the hosted Batch API
+refuses a file without): one that has none is a bad line
+(``missing_custom_id``), never sent under a made-up id. Blank lines are not
 requests and are skipped.
 
 The input is streamed, never loaded whole: ``scan_input`` is the first pass
@@ -123,7 +127,14 @@ def parse_line(line: bytes, number: int) -> Job | BadLine:
         return BadLine(number, cid, "invalid_line", "a line must be a JSON object")
     if not any(key in obj for key in _BATCH_KEYS):
         return _plain(obj, number, cid)
-    if "custom_id" in obj and (type(obj["custom_id"]) is not str or not obj["custom_id"]):
+    if "custom_id" not in obj:
+        return BadLine(
+            number,
+            cid,
+            "missing_custom_id",
+            "a Batch API request needs a custom_id (a line with method, url or body is one)",
+        )
+    if type(obj["custom_id"]) is not str or not obj["custom_id"]:
         return BadLine(number, cid, "invalid_custom_id", "custom_id must be a non-empty string")
     method = obj.get("method", "POST")
     if method != "POST":

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from .._client import AsyncClient
 from .._prices import PRICES_DATE
 from .input import BadLine, Job, read_jobs
-from .io import Appender, default_errors_path, exclusive, prepare
+from .io import Appender, check_distinct, default_errors_path, exclusive, prepare
 from .progress import BatchSummary, Progress, peak_rss_mb
 from .records import bad_input, failure, is_fatal, success
 from .shard import Shard, parse_shard
@@ -46,9 +46,7 @@ class BatchRunner:
         self.requests = os.fspath(requests)
         self.output = os.fspath(output)
         self.errors = os.fspath(errors) if errors is not None else str(default_errors_path(output))
-        paths = {os.path.abspath(p) for p in (self.requests, self.output, self.errors)}
-        if len(paths) != 3:
-            raise ValueError("the requests, output and errors files must be three different files")
+        check_distinct(self.requests, self.output, self.errors)
         self.concurrency = concurrency
         self.retry_errors = retry_errors
         self.grace = grace
@@ -76,7 +74,8 @@ class BatchRunner:
         self._stopping.set()
 
     async def run(self) -> BatchSummary:
-        """Run to the end (or until stopped); the summary. Raises DuplicateCustomIdError."""
+        """Run to the end (or until stopped); the summary. Raises DuplicateCustomIdError,
+        ForeignFileError or OutputInUseError before anything is sent."""
         start = time.monotonic()
         s = self.summary
         with exclusive(self.output, self.errors):  # OutputInUseError if another run has them

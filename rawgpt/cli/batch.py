@@ -3,7 +3,8 @@
 Exit status: 0 every line has a result and nothing failed in this run; 3 every
 line has a result but some failed or were invalid (see the errors file); 1 a
 fatal error (bad key, no credit) stopped the run; 2 bad usage or input
-(duplicate custom_ids, unreadable files); 130 / 143 interrupted by SIGINT /
+(duplicate custom_ids, unreadable files, an existing output or errors file that
+rawgpt did not write, which is left untouched); 130 / 143 interrupted by SIGINT /
 SIGTERM. Ctrl-C once stops new sends and waits ``--grace`` seconds for the
 requests in flight; twice abandons them.
 """
@@ -23,7 +24,7 @@ import orjson
 from .. import AsyncClient, Limits, RateLimiter
 from .._prices import PRICES, PRICES_DATE, Price
 from .._ratelimit import Limiter
-from ..batch import BatchRunner, DuplicateCustomIdError
+from ..batch import BatchRunner, DuplicateCustomIdError, ForeignFileError
 from ..batch.shard import Shard, parse_shard
 from .chat import MOCK_KEY
 
@@ -191,7 +192,7 @@ async def _run(
                 loop.add_signal_handler(sig, runner.stop, sig.name)
         try:
             summary = await runner.run()
-        except (DuplicateCustomIdError, OSError) as exc:
+        except (DuplicateCustomIdError, ForeignFileError, OSError) as exc:
             return _usage_error(exc)
         finally:
             for sig in signals:

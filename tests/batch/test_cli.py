@@ -7,15 +7,12 @@ batch runs in a subprocess on real loopback sockets.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -27,28 +24,10 @@ from rawgpt.cli import main
 from rawgpt.testing import MockServer
 
 from ..redis_server import RedisServer
-from .conftest import chat_line, records, sent, write_lines
+from .conftest import KEY, chat_line, records, run_cli, sent, write_lines
 
-KEY = "sk-test-batch"
 BAD = [b"{not json", {"custom_id": "nobody", "url": "/v1/chat/completions"}, {"url": "/v1/x"}]
 BAD_IDS = {"line-1", "nobody", "line-3"}
-
-
-@pytest.fixture
-def mock() -> Iterator[MockServer]:
-    """A MockServer (20 ms latency) on its own thread and event loop."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = MockServer(latency_ms=20)
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def batch_input(path: Path, n: int = 600) -> tuple[Path, set[str]]:
@@ -143,11 +122,6 @@ def test_sigterm_exit_status(tmp_path: Path, mock: MockServer) -> None:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and b"interrupted (SIGTERM)" in err
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    return main(["batch", *args])
 
 
 def test_cli_mock_prices_and_retry_errors(

@@ -8,18 +8,22 @@ from pathlib import Path
 import orjson
 import pytest
 
+import rawgpt
+from rawgpt._models import Response
 from rawgpt.batch import DuplicateCustomIdError
 from rawgpt.batch.input import BadLine, Job, parse_line, read_jobs, scan_input
 from rawgpt.batch.io import (
     Appender,
     default_errors_path,
-    read_ids,
+    read_results,
     repair_tail,
     rewrite_without,
 )
 from rawgpt.batch.progress import BatchSummary, Progress, summary_lines
+from rawgpt.batch.records import LINE_START, bad_input, failure, not_ours, success
 
-REC = b'{"id":"batch_req_1","custom_id":"%s","response":null,"error":null}\n'
+REC = b'{"id":"batch_req_1","custom_id":"%s","response":null,"error":{"code":"c","message":"m"}'
+REC += b',"line":1}\n'  # an errors-file line
 
 
 def test_default_errors_path() -> None:
@@ -33,9 +37,11 @@ def test_parse_line_kinds() -> None:
         orjson.dumps({"custom_id": "a", "url": "/v1/chat/completions", "body": chat}), 4
     )
     assert job == Job(4, "a", "/chat/completions", chat)
-    assert parse_line(orjson.dumps({"body": {"model": "m", "input": "x"}}), 2) == Job(
+    assert parse_line(orjson.dumps({"model": "m", "input": "x"}), 2) == Job(
         2, "line-2", "/embeddings", {"model": "m", "input": "x"}
     )
+    unnamed = parse_line(orjson.dumps({"body": {"model": "m", "input": "x"}}), 2)
+    assert isinstance(unnamed, BadLine) and unnamed.code == "missing_custom_id"
     bad = parse_line(b"\xff\xfe", 9)
     assert isinstance(bad, BadLine) and (bad.custom_id, bad.code) == ("line-9", "invalid_json")
     url = parse_line(orjson.dumps({"custom_id": "u", "url": 5, "body": chat}), 1)
@@ -69,19 +75,19 @@ def test_repair_tail(tmp_path: Path, content: bytes | None, after: bytes, note: 
     path = tmp_path / "out.jsonl"
     if content is not None:
         path.write_bytes(content)
-    said = repair_tail(path)
+    said = repair_tail(read_results(path, errors=True))
     assert (said is None) if note is None else (note in (said or ""))
     assert (path.read_bytes() if path.exists() else None) == after
 
 
-def test_read_ids_and_rewrite(tmp_path: Path) -> None:
+def test_read_results_and_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "errors.jsonl"
-    path.write_bytes(REC % b"a" + b"garbage\n" + REC % b"b" + REC % b"c")
-    assert read_ids(path) == ({"a", "b", "c"}, 1)
-    assert rewrite_without(path, {"b"}) == 2
+    path.write_bytes(REC % b"a" + REC % b"b" + REC % b"c")
+    assert read_results(path, errors=True).ids == {"a", "b", "c"}
+    assert rewrite_without(path, {"b"}) == 1
     assert path.read_bytes() == REC % b"a" + REC % b"c"
     assert list(tmp_path.iterdir()) == [path]  # the temporary file is gone
-    assert read_ids(tmp_path / "missing.jsonl") == (set(), 0)
+    assert read_results(tmp_path / "missing.jsonl", errors=True).ids == set()
 
 
 def test_appender_writes_whole_lines(tmp_path: Path) -> None:
@@ -119,3 +125,37 @@ def test_progress_line_counts() -> None:
     line = Progress(s, io.StringIO(), interval=1.0).line()
     assert line.startswith("batch: 42/100 done (2 failed, 0 invalid), 8 in flight, ")
     assert "3 429s" in line and "ETA" in line
+
+
+def test_what_rawgpt_writes_is_what_it_recognises() -> None:
+    job = Job(3, "a", "/chat/completions", {})
+    written = {
+        "output": [success(job, Response({"object": "chat.completion"}, "req_1"))],
+        "errors": [
+            failure(job, rawgpt.APIConnectionError("reset")),  # no HTTP answer: response null
+            failure(job, rawgpt.APIStatusError("boom", status_code=500, body="oops")),
+            bad_input(BadLine(3, "line-3", "invalid_json", "not valid JSON")),
+        ],
+    }
+    for kind, lines in written.items():
+        for record in lines:
+            line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+            assert line.startswith(LINE_START)  # a torn line is recognised by this start
+            parsed = orjson.loads(line)
+            assert not_ours(parsed, errors=kind == "errors") is None
+            assert not_ours(parsed, errors=kind == "output") is not None  # not the other file's
+    ok = orjson.loads(orjson.dumps(written["errors"][0]))
+    near_misses = {
+        "not a JSON object": [ok],
+        "its keys are not": {**ok, "extra": 1},
+        "id is not a batch_req_": {**ok, "id": "req_1"},
+        "custom_id is not": {**ok, "custom_id": ""},
+        "response is not": {
+            **ok,
+            "response": {"status_code": "500", "request_id": None, "body": 1},
+        },
+        "error is not {code": {**ok, "error": {"code": "c"}},
+        "line is not a line number": {**ok, "line": 0},
+    }
+    for reason, obj in near_misses.items():
+        assert reason in (not_ours(obj, errors=True) or ""), obj

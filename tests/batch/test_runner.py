@@ -237,3 +237,33 @@ async def test_the_summary_counts_every_429_answer_and_retry(
     assert "5 ok, 0 failed, 0 invalid, 0 already done; 3 retries, 3 answers 429" in (
         progress.getvalue()
     )
+
+
+async def test_a_batch_line_without_custom_id_is_not_sent(
+    tmp_path: Path, server: MockServer
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
+    inp = write_lines(
+        tmp_path / "in.jsonl",
+        [
+            chat_line("a"),
+            {"method": "POST", "url": CHAT, "body": {**body, "user": "no-id-1"}},
+            {"url": CHAT, "body": {**body, "user": "no-id-2"}},
+            {"body": {**body, "user": "no-id-3"}},
+            {**body, "user": "plain"},  # a plain body: its id is its line number
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    summary = await run_batch(inp, out, api_key=KEY, base_url=server.base_url)
+    assert (summary.succeeded, summary.invalid) == (2, 3)
+    assert sent(server) == Counter({"a": 1, "plain": 1})  # the Batch API would refuse them
+    assert sorted(ids(out)) == ["a", "line-5"]
+    errors = records(tmp_path / "out.errors.jsonl")
+    assert [(r["line"], r["error"]["code"]) for r in errors] == [
+        (2, "missing_custom_id"),
+        (3, "missing_custom_id"),
+        (4, "missing_custom_id"),
+    ]
+    assert "line 2: a Batch API request needs a custom_id" in errors[0]["error"]["message"]
+    again = await run_batch(inp, out, api_key=KEY, base_url=server.base_url)
+    assert again.to_do == 0 and len(server.requests) == 2  # resumed: recorded once, not resent
