@@ -24,6 +24,7 @@ from .._errors import (
 from .breaker import CircuitBreaker
 from .estimate import TokenCounter, admission_cost
 from .state import (
+    FORGET_AFTER,
     INF,
     LEARN_EVERY,
     LEARN_MARGIN,
@@ -70,6 +71,13 @@ class RateLimiter:
     ``rpm`` / ``tpm`` cap the rates (and stand in for the headers when a server
     sends none); ``prompt_tokens`` replaces the characters / 4 estimate;
     ``breaker=False`` turns the circuit breaker off.
+
+    Limits are evidence, not law: a call larger than a learned token limit is
+    refused locally (``RequestTooLargeError``) only once the server confirmed
+    that limit with its own 429 "Request too large"; until then one such call at
+    a time is let through to find out, and if the server takes it the limit is
+    forgotten. Learned limits that answers stop repeating are forgotten after
+    ``forget_after`` seconds (back to slow start).
     """
 
     def __init__(
@@ -84,6 +92,7 @@ class RateLimiter:
         rng: random.Random | None = None,
         learn_margin: float = LEARN_MARGIN,
         learn_every: float = LEARN_EVERY,
+        forget_after: float = FORGET_AFTER,
     ) -> None:
         if (rpm is not None and rpm < 1) or (tpm is not None and tpm < 1):
             raise ValueError("rpm and tpm must be positive")
@@ -95,6 +104,7 @@ class RateLimiter:
         self._rng = rng or random.Random()
         self._margin = learn_margin
         self._every = learn_every
+        self._forget_after = forget_after
         self._states: dict[Hashable, KeyState] = {}
 
     def now(self) -> float:
@@ -111,13 +121,12 @@ class RateLimiter:
             name = "/".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
             breaker = CircuitBreaker(name=name) if self._breaker else None
             state = self._states[key] = KeyState(
-                name, self.rpm, self.tpm, breaker, self._margin, self._every
+                name, self.rpm, self.tpm, breaker, self._margin, self._every, self._forget_after
             )
         return state
 
     def _check_size(self, state: KeyState, cost: int) -> None:
-        limit = state.token_limit()
-        if limit is not None and cost > limit:
+        if (limit := state.refuses(cost)) is not None:
             raise too_large_error(state.name, cost, limit)
 
     def try_acquire(self, key: Hashable, cost: int) -> Ticket | None:
@@ -242,12 +251,19 @@ class RateLimiter:
             learned = bool(headers) and (
                 state.skip_learning(now) or state.learn(ticket, headers, now)
             )
-            if not state.learned and not learned:
-                state.succeeded_unlearned(now)
+            if not learned:
+                if state.stale(now):
+                    state.forget()
+                if not state.learned:
+                    state.succeeded_unlearned(now)
+            if ticket.oversize:
+                state.sized(ticket, None, True)
             if state.waiters:
                 self._wake(state)
             return
         state.settle(ticket, headers, error, sent, now, self._rng)
+        if ticket.oversize:
+            state.sized(ticket, error, sent and (headers is not None or error is not None))
         self._wake(state)
 
     async def aclose(self) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import APIConnectionError, APIError, APIStatusError
+from .._retry import hopeless
 from .breaker import CLOSED, CircuitBreaker
 from .bucket import Bucket
 from .headers import cool_down, usable_limits
@@ -41,6 +42,9 @@ INF = float("inf")
 MAX_WINDOW = 4096
 LEARN_EVERY = 0.05  # seconds between learns from successful answers while far from empty
 LEARN_MARGIN = 0.02  # seconds of refill not credited when learning (send-to-admission delay)
+# Learned limits that no answer has repeated for this long, while answers keep coming
+# without them, are forgotten (a gateway that sent them once, a server that stopped)
+FORGET_AFTER = 60.0
 
 
 class Ticket:
@@ -55,6 +59,7 @@ class Ticket:
         "at",
         "cost",
         "done",
+        "oversize",
         "probe",
         "req_ahead",
         "req_mark",
@@ -72,6 +77,7 @@ class Ticket:
         self.req_ahead = state.inflight - 1
         self.tok_ahead = state.inflight_tokens - cost
         self.probe = probe  # the circuit breaker's half-open probe
+        self.oversize = False  # let through to test a token limit it exceeds
         self.done = False
 
 
@@ -86,16 +92,22 @@ class KeyState:
         breaker: CircuitBreaker | None,
         margin: float = LEARN_MARGIN,
         every: float = LEARN_EVERY,
+        forget_after: float = FORGET_AFTER,
     ) -> None:
         self.name = name
         self.margin = margin
         self.every = every
+        self.forget_after = forget_after
         self.learned_at = -INF
         self.rpm = rpm
         self.tpm = tpm
         self.requests: Bucket | None = None
         self.tokens: Bucket | None = None
         self.size_limit: float | None = None  # "too large" against this, not the tokens bucket
+        # A token limit refuses a larger call only once the server confirmed it (its own 429
+        # "Request too large"); until then one such call at a time goes through to find out.
+        self.size_confirmed = False
+        self.size_probe = False
         self.learned = False
         self.window = 1
         self.inflight = 0
@@ -118,16 +130,27 @@ class KeyState:
             return 0.0 if self.inflight < self.window else INF
         if self.requests is not None:
             wait = self.requests.wait(1, now)
-        if self.tokens is not None:
-            wait = max(wait, self.tokens.wait(cost, now))
+        tokens = self.tokens
+        if tokens is not None:
+            if self.tests_limit(cost):  # one at a time, with no wait for a full bucket
+                return INF if self.size_probe else wait
+            wait = max(wait, tokens.wait(cost, now))
         return wait
 
-    def token_limit(self) -> float | None:
-        """The most tokens one request may cost (a RedisRateLimiter's fallback limits this
-        process to a share of the limit; a request is too large only for the whole)."""
+    def tests_limit(self, cost: int) -> bool:
+        """True when a call of ``cost`` would test an unconfirmed token limit it exceeds."""
+        tokens = self.tokens
+        return tokens is not None and cost > tokens.limit and self.size_limit is None
+
+    def refuses(self, cost: int) -> float | None:
+        """The token limit that refuses a call of ``cost`` here and now, if one does: a
+        confirmed one (or, limiting for a RedisRateLimiter, the shared one)."""
         if self.size_limit is not None:
-            return self.size_limit
-        return self.tokens.limit if self.tokens is not None else None
+            return self.size_limit if cost > self.size_limit else None
+        tokens = self.tokens
+        if tokens is not None and cost > tokens.limit and self.size_confirmed:
+            return tokens.limit
+        return None
 
     def try_take(self, cost: int, now: float) -> Ticket | None:
         """Admit now if learned limits have room and nothing else needs a look, else None."""
@@ -157,10 +180,51 @@ class KeyState:
         self.tok_charged += cost
         if self.requests is not None:
             self.requests.take(1, now)
+        oversize = self.tests_limit(cost)
         if self.tokens is not None:
-            self.tokens.take(cost, now)
+            self.tokens.take(min(cost, self.tokens.limit) if oversize else cost, now)
         probe = self.breaker is not None and self.breaker.started()
-        return Ticket(self, cost, now, probe)
+        ticket = Ticket(self, cost, now, probe)
+        if oversize:
+            ticket.oversize = self.size_probe = True
+        return ticket
+
+    def sized(self, ticket: Ticket, error: APIError | None, answered: bool) -> None:
+        """The outcome of a call let through past an unconfirmed token limit: the server took
+        it (the limit was wrong: forgotten) or refused it as too large (confirmed)."""
+        self.size_probe = False
+        tokens = self.tokens
+        if tokens is None or ticket.cost <= tokens.limit:
+            return
+        if error is None and answered:
+            log.info(
+                "rate limit for %s: the server took %d tokens past the learned limit of %d "
+                "tokens/min; forgetting it",
+                *(self.name, ticket.cost, tokens.limit),
+            )
+            self.tokens = None
+            if self.requests is None:
+                self.learned = False
+        elif isinstance(error, APIStatusError) and error.status_code == 429 and hopeless(error):
+            self.size_confirmed = True
+
+    def stale(self, now: float) -> bool:
+        """True when the learned limits should be forgotten: none of the answers of the last
+        ``forget_after`` seconds repeated them (it is asked on answers without them)."""
+        at = self.learned_at  # -INF when the limits came from the user's rpm/tpm, not headers
+        return self.learned and at != -INF and now - at > self.forget_after
+
+    def forget(self) -> None:
+        """Back to slow start, from what is in flight now."""
+        log.info(
+            "rate limit for %s: no answer repeated the learned limits for %gs; forgetting them",
+            self.name,
+            self.forget_after,
+        )
+        self.requests = self.tokens = None
+        self.learned = self.size_confirmed = False
+        self.learned_at = -INF
+        self.window = max(1, self.inflight)
 
     def settle(
         self,
@@ -195,6 +259,7 @@ class KeyState:
             self.requests = Bucket(self.rpm, self.rpm - self.req_charged, now)
         if self.tpm:
             self.tokens = Bucket(self.tpm, self.tpm - self.tok_charged, now)
+            self.size_confirmed = True
         self.learned = True
 
     def judge(self, ticket: Ticket, error: APIError | None, known: bool, now: float) -> None:
@@ -258,16 +323,23 @@ class KeyState:
                     self.requests = bucket
                 else:
                     self.tokens = bucket
+                    self.size_confirmed = self._own_cap(limit)
                 continue
             book = bucket.refill(now)
             if cap:  # our own cap keeps our own books; the server only lowers them
-                bucket.learn(limit, min(book, highest), now)
-            elif bucket.learn(limit, min(max(book, lowest), highest), now):
+                changed = bucket.learn(limit, min(book, highest), now)
+            elif changed := bucket.learn(limit, min(max(book, lowest), highest), now):
                 log.info("rate limit changed for %s: %d %s/min", self.name, limit, kind)
+            if changed and kind == "tokens":
+                self.size_confirmed = self._own_cap(limit)
         if used:
             self.learned = True
             self.learned_at = now
         return used
+
+    def _own_cap(self, token_limit: float) -> bool:
+        """The user's own tpm is law: a token limit at it needs no confirmation."""
+        return self.tpm is not None and token_limit >= self.tpm
 
     def cool_down(self, seconds: float, now: float) -> None:
         until = now + seconds

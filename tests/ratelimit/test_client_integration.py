@@ -57,18 +57,22 @@ async def test_quota_exhausted_fails_fast_one_request_each() -> None:
     assert all(isinstance(r, rawgpt.QuotaExceededError) for r in results), results
 
 
-async def test_too_large_for_the_learned_tpm_is_never_sent() -> None:
+async def test_too_large_for_the_learned_tpm_is_confirmed_once_then_never_sent() -> None:
+    """The first call above the learned limit goes to the server, which refuses it as too
+    large (not retried); that confirms the limit, and the next is refused before sending."""
+    big = [{"role": "user", "content": "x" * 4000}]
     async with (
         MockServer(tpm=1000) as srv,
         rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as client,
     ):
         await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=5)
         assert srv.stats.requests == 1
+        with pytest.raises(rawgpt.RateLimitError, match="Request too large"):
+            await client.chat.completions.create(model=MODEL, messages=big, max_tokens=5)
+        assert srv.stats.requests == 2  # sent once, not retried
         with pytest.raises(rawgpt.RequestTooLargeError, match="1000 tokens per minute"):
-            await client.chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": "x" * 4000}], max_tokens=5
-            )
-        assert srv.stats.requests == 1  # refused before sending
+            await client.chat.completions.create(model=MODEL, messages=big, max_tokens=5)
+        assert srv.stats.requests == 2  # refused before sending
 
 
 async def test_snapshot_reflects_the_learned_mock_limits() -> None:
@@ -114,3 +118,70 @@ async def test_a_burst_against_a_full_bucket_on_a_server_answering_out_of_order(
         by_status = dict(srv.stats.by_status)
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert by_status == {200: 130}
+
+
+async def test_one_implausible_token_limit_does_not_wedge_the_client() -> None:
+    """A gateway's one answer says the token limit is 10, later answers say nothing: a
+    500-token call is let through to find out (not refused locally, not held for a minute),
+    and once the server takes it the bogus limit is gone."""
+    from aiohttp import web
+
+    answers = 0
+    costs: list[int] = []
+
+    async def chat(request: web.Request) -> web.Response:
+        nonlocal answers
+        body = await request.json()
+        costs.append(body.get("max_tokens") or 0)
+        answers += 1
+        headers = {}
+        if answers == 1:
+            headers = {
+                "x-ratelimit-limit-tokens": "10",
+                "x-ratelimit-remaining-tokens": "9",
+                "x-ratelimit-limit-requests": "10000",
+                "x-ratelimit-remaining-requests": "9999",
+            }
+        completion = {
+            "id": f"chatcmpl-{answers}",
+            "object": "chat.completion",
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "ok"},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+        return web.json_response(completion, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with rawgpt.AsyncClient(
+            api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0
+        ) as client:
+            await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=1)
+            assert client.rate_limiter is not None
+            [state] = client.rate_limiter.snapshot().values()
+            assert state["limit_tokens"] == 10
+            started = time.monotonic()
+            big = await asyncio.wait_for(
+                client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=500),
+                timeout=15,
+            )
+            assert big.choices[0].message.content == "ok"
+            assert time.monotonic() - started < 5
+            [state] = client.rate_limiter.snapshot().values()
+            assert state["limit_tokens"] is None  # the server took 500: 10 was wrong
+            # and the next large call goes straight through
+            await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=500)
+    finally:
+        await runner.cleanup()
+    assert costs == [1, 500, 500]

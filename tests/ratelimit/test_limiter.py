@@ -406,18 +406,64 @@ async def test_a_head_whose_wait_grows_past_its_deadline_fails_early(fake: FakeC
     assert fake.now() == 1000.0 and snap(rl)["waiting"] == 0
 
 
-async def test_too_large_fails_at_once_without_waiting(fake: FakeClock) -> None:
+def too_large_429() -> Any:
+    message = "Request too large for gpt-4o-mini on tokens per min (TPM): Limit 1000"
+    body = {"error": {"message": message, "type": "tokens", "code": "rate_limit_exceeded"}}
+    return status_error(429, orjson.dumps(body), {})
+
+
+async def test_a_learned_limit_refuses_a_call_only_once_the_server_confirmed_it(
+    fake: FakeClock,
+) -> None:
+    """Above a learned token limit, one call at a time goes through (without waiting for a
+    full bucket); the server's own "Request too large" confirms the limit, and from then on
+    such calls fail at once, the waiting ones too."""
     rl = make(fake)
     first = await rl.acquire(KEY, 1)
-    big, small = spawn(rl, 5000), spawn(rl, 10)
+    small, big = spawn(rl, 10), spawn(rl, 5000)
     await settle()
-    rl.release(first, headers(tpm=1000, rem_tok=1000))  # learned: 5000 can never fit
+    rl.release(first, headers(tpm=1000, rem_tok=1000))  # learned: 5000 would never fit
     await settle()
-    assert isinstance(big.exception(), RequestTooLargeError)
-    assert small.done() and not small.exception()
+    assert small.done() and big.done()  # the first oversize call goes through to find out
+    other = spawn(rl, 1001)
+    await settle()
+    assert not other.done()  # one at a time
+    rl.release(big.result(), error=too_large_429())
+    await settle()
+    assert isinstance(other.exception(), RequestTooLargeError)
     with pytest.raises(RequestTooLargeError, match="1000 tokens per minute"):
         await rl.acquire(KEY, 1001)
     assert snap(rl)["in_flight"] == 1 and snap(rl)["waiting"] == 0
+
+
+async def test_a_limit_the_server_exceeds_is_forgotten(fake: FakeClock) -> None:
+    rl = make(fake)
+    rl.release(await rl.acquire(KEY, 1), headers(tpm=10, rem_tok=9))
+    big = await rl.acquire(KEY, 500)  # at once: not after a wait for a full bucket
+    rl.release(big, {})  # the server took it, without rate-limit headers
+    assert snap(rl)["limit_tokens"] is None
+    rl.release(await rl.acquire(KEY, 5000), {})
+
+
+async def test_learned_limits_no_answer_repeats_are_forgotten(fake: FakeClock) -> None:
+    """Headers once, then answers without them: after forget_after seconds the learned
+    limits go and the limiter starts slow again from what is in flight."""
+    rl = make(fake, forget_after=30.0)
+    rl.release(await rl.acquire(KEY, 1), headers(rpm=60, rem_req=0, tpm=10, rem_tok=0))
+    fake.advance(29.0)
+    rl.release(await rl.acquire(KEY, 1), {})  # no headers, 29 s after them: kept
+    assert snap(rl)["limit_requests"] == 60
+    fake.advance(2.0)
+    rl.release(await rl.acquire(KEY, 1), {})  # 31 s after them: forgotten
+    s = snap(rl)
+    assert s["learned"] is False and s["limit_requests"] is None and s["limit_tokens"] is None
+    rl.release(await rl.acquire(KEY, 500), {})  # no wait for a 10-token bucket now
+    # the user's own rpm/tpm are never forgotten
+    capped = make(fake, forget_after=30.0, rpm=60, tpm=1000)
+    capped.release(await capped.acquire(KEY, 1), {})
+    fake.advance(100.0)
+    capped.release(await capped.acquire(KEY, 1), {})
+    assert capped.snapshot()["http://api/v1/gpt-4o-mini"]["limit_requests"] == 60
 
 
 # --- shared cool-down ------------------------------------------------------------------------
