@@ -1,6 +1,11 @@
 """rawgpt's benchmark suite: rawgpt beside the floor, raw httpx and the official SDK.
 
     python -m benchmarks [--quick] [--out DIR] [--clients ...] [--skip PHASES]
+    python -m benchmarks SCENARIO [ARGS ...]
+
+The second form runs one module of ``benchmarks/scenarios/`` on its own, as
+``python -m benchmarks.scenarios.SCENARIO [ARGS ...]`` does (``python -m
+benchmarks cookies``, ``python -m benchmarks overhead --quick``).
 
 One invocation runs five clients side by side: ``rawgpt``; ``bare`` (aiohttp
 and orjson used directly: the floor any aiohttp client pays); the official SDK
@@ -15,7 +20,7 @@ mock-server`` (latency before the headers, a gap between stream events); cold
 start (spawn, import, build, one response, exit); import time; the SSE
 decoders' MB/s; installed size in fresh venvs (cached by versions; the quick
 mode reuses the cache); the rate-limit goodput table (the full mode runs
-``benchmarks.ratelimit --quick``; the quick mode shows its last result if any).
+``benchmarks.scenarios.ratelimit --quick``; the quick mode shows its last result if any).
 
 Writes ``results.md`` (the tables), ``results.json`` (every raw run) and PNG
 plots to the output directory (default ``bench-results/``).
@@ -24,20 +29,22 @@ plots to the output directory (default ``bench-results/``).
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import pkgutil
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _plots, _suite
-from benchmarks._clients import DEFAULT_NAMES, LABELS, NAMES
-from benchmarks._figures import Figure, Sections, by_key, cold_summary, load_sections, start_section
-from benchmarks._overhead_tables import summarize
-from benchmarks._report import ROOT, load, machine, versions
-from benchmarks._tables import cold_table, figures_table, ratelimit_section, sse_table, target_lines
-from benchmarks._targets import MockPace
+from benchmarks import suite
+from benchmarks.clients import DEFAULT_NAMES, LABELS, NAMES
+from benchmarks.env import load, machine, versions
+from benchmarks.report import results
+from benchmarks.report.figures import by_key, cold_summary, load_sections, start_section
+from benchmarks.report.overhead_tables import summarize
+from benchmarks.report.tables import target_lines
+from benchmarks.targets import MockPace
 
 PHASES = ("load", "imports", "sse", "size", "ratelimit")
 PRESETS: dict[str, dict[str, Any]] = {
@@ -78,77 +85,29 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def describe(
-    mode: str, info: dict[str, str], loads: tuple[str, str], preset: dict[str, Any]
-) -> str:
-    """The run's header: date, machine, versions, method."""
-    names = ("rawgpt", "aiohttp", "orjson", "openai", "httpx2", "httpx", "pydantic", "httpx-sse")
-    return "\n".join(
-        [
-            f"rawgpt benchmark suite, {mode} mode, {time.strftime('%Y-%m-%d %H:%M %Z')}",
-            "",
-            f"- Machine: {machine()}; Python {info['python']} ({info['implementation']}); "
-            f"1-minute load average {loads[0]} at the start, {loads[1]} at the end "
-            "(the machine is shared: other work shows up as noise).",
-            "- Versions: " + ", ".join(f"{n} {info.get(n, '?')}" for n in names) + ".",
-            f"- Method: each client in a fresh process per run; {preset['rounds']} interleaved "
-            f"rounds (bare and rawgpt {preset['fast_repeats']}x per round); medians over runs, "
-            "after a warm-up. Client CPU is `time.process_time()` of the client's process; "
-            "the servers run in processes of their own.",
-            "- Ratios are cost ratios (time, CPU, bytes, or 1/rate): 2.00x means twice as "
-            "costly; bold rows are the anchor figures.",
-        ]
-    )
+def scenarios() -> list[str]:
+    """The modules of ``benchmarks/scenarios/``, each a benchmark of its own."""
+    import benchmarks.scenarios
+
+    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.scenarios.__path__))
 
 
-def render(
-    header: str, sections: Sections, clients: list[str], extra: dict[str, Any], notes: list[str]
-) -> str:
-    anchors = [f for _, figures in sections for f in figures if f.anchor]
-    parts = [header, "### Anchor figures", figures_table(anchors, clients)]
-    parts += ["### Targets", "\n".join(target_lines(sections))]
-    for title, figures in sections:
-        parts += [f"### {title}", figures_table(figures, clients)]
-    if extra.get("cold"):
-        parts += ["### Cold start phases (ms, medians)", cold_table(extra["cold"], clients)]
-    if extra.get("sse"):
-        parts += ["### SSE decoders, MB/s on the same OpenAI-shaped bytes", sse_table(extra["sse"])]
-    if extra.get("ratelimit"):
-        parts += [
-            "### Rate-limited jobs (benchmarks.ratelimit)",
-            ratelimit_section(extra["ratelimit"]),
-        ]
-    parts += ["### Notes", "\n".join(f"- {n}" for n in notes)]
-    return "\n\n".join(parts) + "\n"
-
-
-def plots(
-    out: Path,
-    records: list[dict[str, Any]],
-    figures: dict[str, Figure],
-    extra: dict[str, Any],
-    clients: list[str],
-    title: str,
-    pace: MockPace,
-) -> list[str]:
-    """Draw every plot; the paths written, or a note that matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return ["plots skipped: matplotlib is not installed (pip install 'rawgpt[bench]')"]
-    paths = []
-    if records:
-        paths.append(_plots.summary(figures, extra.get("cold", {}), clients, title, out))
-        latency_title = f"MockServer, {pace.latency_ms:g} ms latency"
-        paths.append(_plots.latency(records, clients, latency_title, out))
-        paths.append(_plots.throughput(figures, clients, out))
-    if extra.get("cold"):
-        paths.append(_plots.coldstart(extra["cold"], clients, out))
-    return [f"plot: {p}" for p in paths]
+def run_scenario(name: str, argv: list[str]) -> int:
+    """``python -m benchmarks.scenarios.NAME ARGV``, in this process."""
+    sys.argv[0] = f"python -m benchmarks {name}"  # argparse's usage line
+    module = importlib.import_module(f"benchmarks.scenarios.{name}")
+    code: int = module.main(argv)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in scenarios():
+        return run_scenario(argv[0], argv[1:])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=f"or: python -m benchmarks SCENARIO [ARGS ...]: {', '.join(scenarios())}",
+    )
     parser.add_argument("--quick", action="store_true", help="about a minute (default: full)")
     parser.add_argument("--out", default="bench-results", help="output directory")
     parser.add_argument("--clients", default=",".join(DEFAULT_NAMES), help=f"subset of {NAMES}")
@@ -166,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     info, start_load, started = versions(), load(), time.perf_counter()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: servers and workers stop
-    _suite.log(f"{mode} mode on {machine()}, load average {start_load}")
+    suite.log(f"{mode} mode on {machine()}, load average {start_load}")
 
     records: list[dict[str, Any]] = []
     cold_runs: list[dict[str, Any]] = []
@@ -178,18 +137,18 @@ def main(argv: list[str] | None = None) -> int:
         "connections; rawgpt (100) and the SDK (1,000, 100 kept alive) keep their defaults",
     ]
     if "load" not in skip:
-        records, cold_runs, skipped = _suite.load_and_cold(clients, preset, pace)
+        records, cold_runs, skipped = suite.load_and_cold(clients, preset, pace)
         extra["cold"] = cold_summary(cold_runs)
     shown = [c for c in clients if c not in skipped]
-    imports = {} if "imports" in skip else _suite.import_times(shown, preset["import_rounds"])
+    imports = {} if "imports" in skip else suite.import_times(shown, preset["import_rounds"])
     if "sse" not in skip:
-        extra["sse"] = _suite.sse_speeds(*preset["sse"])
+        extra["sse"] = suite.sse_speeds(*preset["sse"])
     sizes: dict[str, Any] = {}
     if "size" not in skip:
-        sizes, note = _suite.sizes(shown, out / "cache" / "installed-size.json", mode == "full")
+        sizes, note = suite.sizes(shown, out / "cache" / "installed-size.json", mode == "full")
         notes.append(note)
     if "ratelimit" not in skip:
-        extra["ratelimit"], note = _suite.ratelimit(out, run=mode == "full")
+        extra["ratelimit"], note = suite.ratelimit(out, run=mode == "full")
         notes.append(note)
     notes += [f"{LABELS[c]} skipped: {why}" for c, why in skipped.items()]
     elapsed = time.perf_counter() - started
@@ -200,12 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     sections.append(
         ("Start-up and footprint", start_section(imports, extra.get("cold", {}), sizes, summary))
     )
-    header = describe(mode, info, (start_load, load()), preset)
+    header = results.describe(mode, info, (start_load, load()), preset)
     figures = by_key(sections)
-    notes += plots(out, records, figures, extra, shown, header.splitlines()[0], pace)
-    markdown = render(header, sections, shown, extra, notes)
+    notes += results.plots(out, records, figures, extra, shown, header.splitlines()[0], pace)
+    markdown = results.render(header, sections, shown, extra, notes)
     print(markdown)
-    (out / "results.md").write_text(markdown)
     raw = {
         "mode": mode, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
         "versions": info, "load_average": [start_load, load()], "preset": preset,
@@ -214,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_lines": target_lines(sections), "load_summary": summary, "load_runs": records,
         "cold_runs": cold_runs, "imports": imports, "sizes": sizes, **extra,
     }  # fmt: skip
-    (out / "results.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
-    print(f"written: {out / 'results.md'}, {out / 'results.json'} (from {ROOT})")
+    print(results.write(out, markdown, raw))
     return 0
 
 

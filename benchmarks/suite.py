@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import imports
-from benchmarks._cold import measure_cold
-from benchmarks._figures import IMPORTS
-from benchmarks._report import ROOT, child_env
-from benchmarks._size import cached_sizes, measure_sizes, save_sizes
-from benchmarks._targets import MockPace, running_targets
-from benchmarks.overhead import run_rounds
+from benchmarks.env import ROOT, child_env
+from benchmarks.procs.cold import measure_cold
+from benchmarks.report.figures import IMPORTS
+from benchmarks.scenarios import imports
+from benchmarks.scenarios.overhead import run_rounds
+from benchmarks.scenarios.size import cached_sizes, measure_sizes, save_sizes
+from benchmarks.targets import MockPace, running_targets
 
 Skipped = dict[str, str]
 
@@ -57,7 +57,7 @@ def import_times(clients: list[str], rounds: int) -> dict[str, dict[str, float]]
 def sse_speeds(megabytes: float, repeats: int) -> dict[str, Any]:
     """The SSE decoder comparison, in a fresh process."""
     log(f"SSE decoders: {megabytes:g} MB per pass, {repeats} passes each")
-    cmd = [sys.executable, "-m", "benchmarks._ssebench", "--megabytes", str(megabytes)]
+    cmd = [sys.executable, "-m", "benchmarks.scenarios.sse", "--megabytes", str(megabytes)]
     proc = subprocess.run(
         [*cmd, "--repeats", str(repeats)],
         capture_output=True,
@@ -92,9 +92,16 @@ def ratelimit(out: Path, run: bool) -> tuple[dict[str, Any] | None, str]:
     """The rate-limit benchmark's results: run its quick preset now, or reuse its last file."""
     path = out / "ratelimit.json"
     if run:
-        log("rate limits: python -m benchmarks.ratelimit --quick (each client in a fresh process)")
+        log("rate limits: python -m benchmarks ratelimit --quick (each client in a fresh process)")
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.ratelimit", "--quick", "--json", str(path)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.scenarios.ratelimit",
+                "--quick",
+                "--json",
+                str(path),
+            ],
             capture_output=True,
             text=True,
             env=child_env(),
@@ -110,7 +117,7 @@ def ratelimit(out: Path, run: bool) -> tuple[dict[str, Any] | None, str]:
         if not path.exists():
             return None, (
                 "rate-limit goodput not shown: no earlier result in "
-                f"{path} (the full mode runs it; or python -m benchmarks.ratelimit --json {path})"
+                f"{path} (the full mode runs it; or python -m benchmarks ratelimit --json {path})"
             )
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
         note = f"rate-limit goodput reused from {path} (measured {when}), not rerun in quick mode"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks._clients import LABELS
-from benchmarks._payloads import STREAM_EVENTS
-from benchmarks._report import fmt, median, ratio, table
+from benchmarks.clients import LABELS
+from benchmarks.payloads import STREAM_EVENTS
+from benchmarks.report.markdown import fmt, median, ratio, table
 
 Summary = dict[str, dict[str, dict[str, float]]]  # client -> scenario -> medians
 OPTIONAL = ("p50_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms", "maxrss_kb")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks._figures import LEVELS, MOCK_ONE, Figure
-from benchmarks._tables import HEADS
+from benchmarks.report.figures import LEVELS, MOCK_ONE, Figure
+from benchmarks.report.tables import HEADS
 
 COLORS = {
     "bare": "#7f7f7f",

@@ -1,6 +1,6 @@
 """One client's run of a rate-limited job, in a fresh process.
 
-    python -m benchmarks._rl_worker '<json plan>'
+    python -m benchmarks.procs.rl_worker '<json plan>'
 
 The plan names the client (``rawgpt``, ``sdk``, ``sdk-backoff``), the server's
 base URL, the requests (prompt sizes and ``max_tokens``), the concurrency and a

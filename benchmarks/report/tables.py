@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks._figures import Figure, by_key
-from benchmarks._report import fmt, table
+from benchmarks.report.figures import Figure, by_key
+from benchmarks.report.markdown import fmt, table
 
 HEADS = {
     "bare": "floor: aiohttp+orjson",
@@ -125,7 +125,7 @@ def ratelimit_section(data: dict[str, Any]) -> str:
     names = list(dict.fromkeys([*specs, *(r.get("scenario", "?") for r in runs)]))
     parts = []
     try:
-        from benchmarks.ratelimit import results_table, scenario_title
+        from benchmarks.scenarios.ratelimit import results_table, scenario_title
 
         for name in names:
             title = scenario_title(specs[name]) if name in specs else name

@@ -1,8 +1,8 @@
 """10,000 calls waiting on the rate limiter: CPU while they wait, and peak memory.
 
-    python -m benchmarks.waiters [--quick] [--json PATH] [--calls N] [--seconds S]
+    python -m benchmarks.scenarios.waiters [--quick] [--json PATH] [--calls N] [--seconds S]
 
-``MockServer`` runs in its own process (``benchmarks._rl_server``) with
+``MockServer`` runs in its own process (``benchmarks.procs.rl_server``) with
 rpm=3000, i.e. 50 requests per second, its bucket starting 1% full and 50 ms of
 latency. A fresh client process gathers all N calls at once on one
 ``rawgpt.AsyncClient`` (default limiter), lets the initial burst settle, then
@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._report import ROOT, child_env, fmt, print_versions, table, versions
-from benchmarks._rl_server import running_server
+from benchmarks.env import ROOT, child_env, print_versions, versions
+from benchmarks.procs.rl_server import running_server
+from benchmarks.report.markdown import fmt, table
 
 RPM = 3000  # 50 requests per second
 FILL = 0.01
@@ -129,7 +130,7 @@ async def measure(base_url: str, calls: int, seconds: float, gate: int | None) -
 
 
 def run_worker(base_url: str, calls: int, seconds: float, gate: int | None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.waiters", "--worker", base_url]
+    cmd = [sys.executable, "-m", "benchmarks.scenarios.waiters", "--worker", base_url]
     cmd += ["--calls", str(calls), "--seconds", str(seconds), "--gate", str(gate or 0)]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=seconds + 120

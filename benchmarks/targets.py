@@ -1,6 +1,6 @@
 """The two servers the suite measures against, each in its own process.
 
-- ``canned``: ``benchmarks._canned``, a bare asyncio protocol answering from
+- ``canned``: ``benchmarks.procs.canned``, a bare asyncio protocol answering from
   prebuilt bytes, so the client is the bottleneck and client CPU is all that varies;
 - ``mock``: rawgpt's ``MockServer`` through its own CLI (``rawgpt mock-server``),
   paced like a real model: a delay before the response headers and a gap
@@ -17,8 +17,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from benchmarks._canned import running_server
-from benchmarks._payloads import STREAM_EVENTS
+from benchmarks.payloads import STREAM_EVENTS
+from benchmarks.procs.canned import running_server
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The canned responses: a realistic ``chat.completion`` and a 200-event stream.
 
-Built once, as bytes, by the server (``benchmarks._canned``); the workers use
+Built once, as bytes, by the server (``benchmarks.procs.canned``); the workers use
 the same functions to know what content a complete answer carries. Headers
 mimic OpenAI's: ``x-request-id`` (a fresh one per response, spliced in by the
 server) and the ``x-ratelimit-*`` family.

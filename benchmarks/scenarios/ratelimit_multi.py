@@ -1,10 +1,10 @@
 """Eight processes, one rate limit: shared through Redis vs each process on its own.
 
-    python -m benchmarks.ratelimit_multi [--quick] [--workers N] [--json PATH] [--no-kill]
+    python -m benchmarks.scenarios.ratelimit_multi [--quick] [--workers N] [--json PATH] [--no-kill]
 
-One ``MockServer`` in its own process (``benchmarks._rl_server``: buckets start
+One ``MockServer`` in its own process (``benchmarks.procs.rl_server``: buckets start
 nearly empty and refill at limit / 60 per second, its clock starting with the
-first request) enforces one limit. N worker processes (``benchmarks._rl_multi``)
+first request) enforces one limit. N worker processes (``benchmarks.procs.rl_multi_worker``)
 split one job, each running its share through a ``rawgpt.AsyncClient`` with
 ``asyncio.gather`` + ``asyncio.Semaphore``; they start together on a signal.
 Two limiters, each run on a fresh server:
@@ -39,12 +39,13 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._redis_proc import redis_server
-from benchmarks._report import child_env, fmt, print_versions, table, versions
-from benchmarks._rl_multi_job import CONCURRENCY, DEADLINE, KILL_AT, WORKERS, run_job
-from benchmarks.ratelimit import FILL, LATENCY_MS, job_work, scenario_spec
+from benchmarks.env import child_env, print_versions, versions
+from benchmarks.procs.redis_server import redis_server
+from benchmarks.procs.rl_multi_job import CONCURRENCY, DEADLINE, KILL_AT, WORKERS, run_job
+from benchmarks.report.markdown import fmt, table
+from benchmarks.scenarios.ratelimit import FILL, LATENCY_MS, job_work, scenario_spec
 
 PRESETS = {"quick": 400, "full": 800}
 TARGETS = {"goodput": 0.95, "rate_limited_pct": 1.0, "failed": 0}

@@ -1,7 +1,7 @@
 """Cold start, the serverless figure: a fresh process imports, builds a client, gets one answer.
 
-``python -m benchmarks._cold CLIENT URL`` is the child: it imports the client's
-libraries, builds the client (``benchmarks._clients.make``), awaits one
+``python -m benchmarks.procs.cold CLIENT URL`` is the child: it imports the client's
+libraries, builds the client (``benchmarks.clients.make``), awaits one
 non-streamed completion from the canned server, closes, and prints one JSON
 line with the three phases it timed itself and its peak RSS. The parent
 (``measure_cold``) times the whole process from spawn to exit, so the total
@@ -34,7 +34,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 
 
 async def _first(name: str, url: str, marks: dict[str, float]) -> None:
-    from benchmarks._clients import make
+    from benchmarks.clients import make
 
     client = make(name, url, max_connections=100)
     marks["built"] = time.perf_counter()
@@ -68,7 +68,7 @@ def run_once(name: str, url: str, env: dict[str, str], cwd: str) -> dict[str, An
 
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks._cold", name, url],
+        [sys.executable, "-m", "benchmarks.procs.cold", name, url],
         capture_output=True,
         text=True,
         env=env,

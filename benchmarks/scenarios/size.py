@@ -1,7 +1,7 @@
 """Installed size: each client's packages and their dependencies in a fresh venv.
 
-``python -m benchmarks._size [--json PATH]`` creates one empty venv per client
-(``python -m venv --without-pip``, so pip itself is not counted) under a
+``python -m benchmarks.scenarios.size [CLIENT ...]`` creates one empty venv per
+client (``python -m venv --without-pip``, so pip itself is not counted) under a
 temporary directory, installs the client's packages into it with this
 interpreter's pip (``pip --python``), pinned to the versions installed here so
 the sizes match the versions the rest of the suite measures, and sums
@@ -12,6 +12,7 @@ by the interpreter, the pinned versions, and rawgpt's version and source size.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import ROOT
+from benchmarks.env import ROOT
 
 
 def _pin(dist: str, extra: str = "") -> str:
@@ -134,8 +135,15 @@ def save_sizes(cache: Path, sizes: dict[str, dict[str, Any]]) -> None:
     cache.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-if __name__ == "__main__":
-    names = sys.argv[1:] or list(package_sets())
-    for row in measure_sizes(names).values():
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clients", nargs="*", help=f"default: all of {', '.join(package_sets())}")
+    args = parser.parse_args(argv)
+    for row in measure_sizes(args.clients or list(package_sets())).values():
         print(f"{row['client']:<12} {row['du_mb']:6.1f} MB  {row['install_s']:5.1f}s", flush=True)
         print("   ", " ".join(row["distributions"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

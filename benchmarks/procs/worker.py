@@ -1,6 +1,6 @@
 """Measurements in a fresh process: one client, each scenario warmed up then timed.
 
-``python -m benchmarks._worker --client rawgpt --url URL --plan one@1:300:50,stream@16:64:16``
+``python -m benchmarks.procs.worker --client rawgpt --url URL --plan one@1:300:50,stream@16:64:16``
 runs each plan item in turn on one client and prints one JSON line: a list with,
 per item, the client process's CPU seconds (``time.process_time``, every thread
 of this process, nothing of the server's) and wall seconds spent on the N
@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks._clients import NAMES, Client, Unavailable, make
+from benchmarks.clients import NAMES, Client, Unavailable, make
 
 SCENARIOS = ("seq", "conc", "stream")  # the overhead benchmark's names
 UNAVAILABLE_EXIT = 3

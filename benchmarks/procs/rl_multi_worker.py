@@ -1,6 +1,6 @@
 """One of the N worker processes of the multi-process rate-limit benchmark.
 
-    python -m benchmarks._rl_multi '<json plan>'
+    python -m benchmarks.procs.rl_multi_worker '<json plan>'
 
 The plan gives the server's base URL, this worker's share of the job (request
 indices), its concurrency, the limiter (``redis`` with a URL and namespace, or
@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks._rl_worker import API_KEY, admission_cost, request_bodies
+from benchmarks.procs.rl_worker import API_KEY, admission_cost, request_bodies
 
 
 class _Warnings(logging.Handler):

@@ -1,6 +1,6 @@
 """Import cost: ``python -c "import rawgpt"`` vs aiohttp+orjson vs ``import openai``.
 
-    python -m benchmarks.imports [--quick] [--rounds R] [--importtime] [--json PATH]
+    python -m benchmarks.scenarios.imports [--quick] [--rounds R] [--importtime] [--json PATH]
 
 Each statement runs in a fresh interpreter, interleaved (round r starts with
 statement r mod k), after one untimed warm-up run each so bytecode caches exist.
@@ -24,18 +24,10 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._report import (
-    child_env,
-    fmt,
-    load,
-    median,
-    print_versions,
-    ratio,
-    table,
-    versions,
-)
+from benchmarks.env import child_env, load, print_versions, versions
+from benchmarks.report.markdown import fmt, median, ratio, table
 
 STATEMENTS: dict[str, str] = {
     "python -c pass": "pass",

@@ -1,9 +1,10 @@
 """Rate-limited jobs: goodput, 429s and failures, rawgpt vs the tutorial patterns.
 
-    python -m benchmarks.ratelimit [--quick] [--json PATH] [--clients ...] [--scenarios ...]
+    python -m benchmarks.scenarios.ratelimit [--quick] [--json PATH] [--clients ...]
+        [--scenarios ...]
 
 A job of N chat requests runs at high concurrency against ``MockServer`` in its
-own process (``benchmarks._rl_server``), whose buckets start nearly empty and
+own process (``benchmarks.procs.rl_server``), whose buckets start nearly empty and
 refill continuously at limit / 60 per second. Two scenarios:
 
 - ``rpm``: the request bucket binds (tiny prompts, TPM not enforced);
@@ -41,11 +42,12 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._report import ROOT, child_env, fmt, print_versions, table, versions
-from benchmarks._rl_server import running_server
-from benchmarks._rl_worker import admission_cost, request_bodies
+from benchmarks.env import ROOT, child_env, print_versions, versions
+from benchmarks.procs.rl_server import running_server
+from benchmarks.procs.rl_worker import admission_cost, request_bodies
+from benchmarks.report.markdown import fmt, table
 
 CLIENTS = ("rawgpt", "sdk", "sdk-backoff")
 LABELS = {
@@ -123,7 +125,7 @@ def run_one(client: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str,
             "time_cap": time_cap,
         }
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks._rl_worker", json.dumps(plan)],
+            [sys.executable, "-m", "benchmarks.procs.rl_worker", json.dumps(plan)],
             capture_output=True,
             text=True,
             env=env,

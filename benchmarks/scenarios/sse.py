@@ -1,6 +1,6 @@
 """SSE decoding speed: rawgpt's decoder vs the SDK's vs httpx-sse's, on the same bytes.
 
-``python -m benchmarks._ssebench [--megabytes M] [--repeats R]`` prints one JSON
+``python -m benchmarks.scenarios.sse [--megabytes M] [--repeats R]`` prints one JSON
 line. The input is the canned server's 200-event chat stream (OpenAI-shaped
 ``chat.completion.chunk`` events, ``data: [DONE]`` last), repeated to about M
 megabytes, cut three ways: one piece per event (a live stream, read as each
@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from benchmarks._payloads import stream_events
+from benchmarks.payloads import stream_events
 
 Decode = Callable[[list[bytes]], list[str]]
 CUTS = ("per event", "1500 B", "64 KiB")

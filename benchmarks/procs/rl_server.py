@@ -1,6 +1,6 @@
 """MockServer in its own process for the rate-limit benchmarks.
 
-    python -m benchmarks._rl_server [--rpm N] [--tpm N] [--fill F] [--latency-ms X]
+    python -m benchmarks.procs.rl_server [--rpm N] [--tpm N] [--fill F] [--latency-ms X]
 
 Prints ``PORT <n>`` once it listens; on SIGTERM (or SIGINT) it stops and prints
 ``STATS <json>`` (the server's counters) before exiting.
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
 
 @dataclass
 class ServerProcess:
-    """A running ``_rl_server`` child: its base URL, and its stats once stopped."""
+    """A running ``rl_server`` child: its base URL, and its stats once stopped."""
 
     proc: subprocess.Popen[bytes]
     base_url: str
@@ -123,7 +123,7 @@ def running_server(
     # stderr goes to a file, not a pipe: a chatty server can never block on it
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._rl_server", *options],
+            [sys.executable, "-m", "benchmarks.procs.rl_server", *options],
             stdout=subprocess.PIPE,
             stderr=errors,
             env=dict(env),

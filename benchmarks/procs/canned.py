@@ -9,9 +9,9 @@ events (role, content, finish) and ``data: [DONE]``, each event in its own
 chunked-encoding chunk as OpenAI flushes per token. The whole stream goes out in
 one write by default; ``--per-event`` writes one event per event-loop iteration
 instead, so the client sees many small reads, closer to a live token stream.
-The responses themselves are in ``benchmarks._payloads``.
+The responses themselves are in ``benchmarks.payloads``.
 
-Run it as ``python -m benchmarks._canned [--port 0]``: it prints ``PORT <n>``
+Run it as ``python -m benchmarks.procs.canned [--port 0]``: it prints ``PORT <n>``
 on stdout once listening, and exits when its stdin closes (the parent died or
 let go), on SIGTERM, or on Ctrl-C.
 """
@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 
-from benchmarks._payloads import Canned
+from benchmarks.payloads import Canned
 
 
 class Server(asyncio.Protocol):
@@ -141,7 +141,7 @@ async def serve(host: str, port: int, watch_stdin: bool, per_event: bool = False
 def running_server(env: Mapping[str, str], cwd: str, per_event: bool = False) -> Iterator[str]:
     """Start the server in a child process; yield its base URL; always stop it after."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._canned", *(["--per-event"] if per_event else [])],
+        [sys.executable, "-m", "benchmarks.procs.canned", *(["--per-event"] if per_event else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

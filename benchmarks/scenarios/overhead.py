@@ -1,8 +1,8 @@
 """Client overhead: CPU time per request and throughput, rawgpt vs the floor vs the SDK.
 
-    python -m benchmarks.overhead [--quick] [--json PATH] [--rounds R] [--clients ...]
+    python -m benchmarks.scenarios.overhead [--quick] [--json PATH] [--rounds R] [--clients ...]
 
-A canned OpenAI-compatible server runs in its own process (``benchmarks._canned``),
+A canned OpenAI-compatible server runs in its own process (``benchmarks.procs.canned``),
 so ``time.process_time()`` in each client process counts the client's work only.
 Five clients are measured on the same server, each round in a fresh process per
 client (imports, GC state and pools of one never touch another):
@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._canned import running_server
-from benchmarks._clients import DEFAULT_NAMES, NAMES
-from benchmarks._overhead_tables import detail_table, main_table, summarize, target_lines
-from benchmarks._report import ROOT, child_env, load, print_versions, versions
-from benchmarks._worker import SCENARIOS, UNAVAILABLE_EXIT
+from benchmarks.clients import DEFAULT_NAMES, NAMES
+from benchmarks.env import ROOT, child_env, load, print_versions, versions
+from benchmarks.procs.canned import running_server
+from benchmarks.procs.worker import SCENARIOS, UNAVAILABLE_EXIT
+from benchmarks.report.overhead_tables import detail_table, main_table, summarize, target_lines
 
 # scenario -> (measured requests, warm-up requests); rounds; runs of bare and rawgpt per round.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -63,7 +63,15 @@ def run_worker(
     client: str, urls: dict[str, str], plan: str, concurrency: int, env: dict[str, str]
 ) -> list[dict[str, Any]] | str:
     """One fresh client process; its results, or why the client is unavailable."""
-    cmd = [sys.executable, "-m", "benchmarks._worker", "--client", client, "--url", urls["canned"]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.procs.worker",
+        "--client",
+        client,
+        "--url",
+        urls["canned"],
+    ]
     if "mock" in urls:
         cmd += ["--mock-url", urls["mock"]]
     cmd += ["--plan", plan, "--concurrency", str(concurrency)]

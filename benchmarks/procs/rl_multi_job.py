@@ -1,7 +1,7 @@
 """One run of the multi-process rate-limit benchmark: a fresh server, N workers, one limit.
 
-Used by ``benchmarks.ratelimit_multi``: starts ``benchmarks._rl_server``, then N
-``benchmarks._rl_multi`` workers that all begin on one signal; for the outage run
+Used by ``benchmarks.scenarios.ratelimit_multi``: starts ``benchmarks.procs.rl_server``, then N
+``benchmarks.procs.rl_multi_worker`` workers that all begin on one signal; for the outage run
 it kills the redis-server part-way through; merges the workers' results with the
 server's counters.
 """
@@ -15,10 +15,10 @@ import sys
 import time
 from typing import Any
 
-from benchmarks._redis_proc import RedisProcess
-from benchmarks._report import ROOT
-from benchmarks._rl_server import running_server
-from benchmarks.ratelimit import FILL, LATENCY_MS, job_work
+from benchmarks.env import ROOT
+from benchmarks.procs.redis_server import RedisProcess
+from benchmarks.procs.rl_server import running_server
+from benchmarks.scenarios.ratelimit import FILL, LATENCY_MS, job_work
 
 WORKERS = 8
 CONCURRENCY = 200  # in all, split evenly between the workers
@@ -57,7 +57,7 @@ def run_job(
             }
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "benchmarks._rl_multi", json.dumps(plan)],
+                    [sys.executable, "-m", "benchmarks.procs.rl_multi_worker", json.dumps(plan)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,

@@ -7,12 +7,14 @@ parses and stores them from every response and filters them into every
 request; rawgpt builds its session with ``DummyCookieJar``, which does neither.
 Over loopback by IP address aiohttp's jar refuses cookies before parsing them,
 which is why the canned-server benchmarks do not show this cost; this script
-measures it directly: ``python -m benchmarks.cookies``.
+measures it directly: ``python -m benchmarks.scenarios.cookies``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 import time
 
 _SET_COOKIE = (
@@ -54,5 +56,11 @@ async def _main() -> None:
     print(f"aiohttp DummyCookieJar (rawgpt):            {dummy:.1f} us per request")
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     asyncio.run(_main())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

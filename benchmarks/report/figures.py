@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks._overhead_tables import Summary
-from benchmarks._payloads import STREAM_EVENTS
-from benchmarks._report import median
+from benchmarks.payloads import STREAM_EVENTS
+from benchmarks.report.markdown import median
+from benchmarks.report.overhead_tables import Summary
 
 LEVELS = (1, 64, 256)  # non-streamed requests in flight
 STREAM_LEVELS = (1, 16)

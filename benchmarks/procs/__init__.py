@@ -1,0 +1,1 @@
+"""Child processes the benchmarks start (``python -m benchmarks.procs.X``): servers, workers."""

@@ -1,0 +1,1 @@
+"""Turning measurements into figures, markdown tables, plots and result files."""
