@@ -92,13 +92,18 @@ def ratelimit(out: Path, run: bool) -> tuple[dict[str, Any] | None, str]:
     """The rate-limit benchmark's results: run its quick preset now, or reuse its last file."""
     path = out / "ratelimit.json"
     if run:
-        log("rate limits: python -m benchmarks ratelimit --quick (each client in a fresh process)")
+        log(
+            "rate limits: python -m benchmarks ratelimit --quick --scenarios rpm,tpm,burst "
+            "(each client in a fresh process)"
+        )
         proc = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "benchmarks.scenarios.ratelimit",
                 "--quick",
+                "--scenarios",
+                "rpm,tpm,burst",
                 "--json",
                 str(path),
             ],

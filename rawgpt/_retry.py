@@ -154,9 +154,13 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 def hopeless(error: APIStatusError) -> bool:
     """A 429 that no wait can fix: no credit left (insufficient_quota), or a request
     larger than the whole per-minute limit ("Request too large ...")."""
-    if isinstance(error, QuotaExceededError):
-        return True
-    if error.status_code != 429:
+    return isinstance(error, QuotaExceededError) or too_large(error)
+
+
+def too_large(error: APIError | None) -> bool:
+    """The server's own word that a request exceeds its whole per-minute limit: a 429
+    whose message starts "Request too large"."""
+    if not isinstance(error, APIStatusError) or error.status_code != 429:
         return False
     body = error.body
     err = body.get("error") if isinstance(body, dict) else None

@@ -1,6 +1,7 @@
 """MockServer in its own process for the rate-limit benchmarks.
 
     python -m benchmarks.procs.rl_server [--rpm N] [--tpm N] [--fill F] [--latency-ms X]
+        [--latency-jitter-ms J --seed S]
 
 Prints ``PORT <n>`` once it listens; on SIGTERM (or SIGINT) it stops and prints
 ``STATS <json>`` (the server's counters) before exiting.
@@ -52,6 +53,8 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         tpm=args.tpm,
         fill=args.fill,
         latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
+        seed=args.seed,
         record_requests=False,
         clock=clock,
     )
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tpm", type=int)
     parser.add_argument("--fill", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--latency-jitter-ms", type=float, default=0.0)
+    parser.add_argument("--seed", type=int)
     args = parser.parse_args(argv)
     stats = asyncio.run(serve(args))
     print("STATS " + json.dumps(stats), flush=True)

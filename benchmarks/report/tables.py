@@ -125,11 +125,11 @@ def ratelimit_section(data: dict[str, Any]) -> str:
     names = list(dict.fromkeys([*specs, *(r.get("scenario", "?") for r in runs)]))
     parts = []
     try:
-        from benchmarks.scenarios.ratelimit import results_table, scenario_title
+        from benchmarks.scenarios.ratelimit import results_table, rows_of, scenario_title
 
         for name in names:
             title = scenario_title(specs[name]) if name in specs else name
-            parts.append(f"{title}\n\n{results_table([r for r in runs if r['scenario'] == name])}")
+            parts.append(f"{title}\n\n{results_table(rows_of(runs, name))}")
     except Exception:  # its format moved on: fall back to the common fields
         header = ["scenario", "client", "ok / calls", "429 %", "goodput", "wall s"]
         rows = [

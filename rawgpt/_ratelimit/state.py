@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import APIConnectionError, APIError, APIStatusError
-from .._retry import hopeless
+from .._retry import too_large
 from .breaker import CLOSED, CircuitBreaker
 from .bucket import Bucket
 from .headers import cool_down, usable_limits
@@ -205,7 +205,7 @@ class KeyState:
             self.tokens = None
             if self.requests is None:
                 self.learned = False
-        elif isinstance(error, APIStatusError) and error.status_code == 429 and hopeless(error):
+        elif too_large(error):
             self.size_confirmed = True
 
     def stale(self, now: float) -> bool:
@@ -279,8 +279,10 @@ class KeyState:
         """A request that was admitted but never sent gives its charge back."""
         if self.requests is not None:
             self.requests.give_back(1, now)
-        if self.tokens is not None:
-            self.tokens.give_back(ticket.cost, now)
+        tokens = self.tokens
+        if tokens is not None:
+            charged = min(ticket.cost, tokens.limit) if ticket.oversize else ticket.cost
+            tokens.give_back(charged, now)
         if ticket.probe and self.breaker is not None:
             self.breaker.abandon()
 

@@ -125,8 +125,10 @@ async def test_what_one_process_learns_every_process_knows(
 ) -> None:
     async with limiter(redis_server.url, ns) as a, limiter(redis_server.url, ns) as b:
         await learn(a, headers(600, 500, tpm=1000, tpm_left=900))
-        with pytest.raises(RequestTooLargeError, match="1000 tokens per minute"):
-            await b.acquire(KEY, 1500)  # b never saw a header
+        test = await b.acquire(KEY, 1500)  # b never saw a header: it goes to test the limit
+        assert isinstance(test, SharedTicket) and test.oversize
+        b.release(test, sent=False)  # never sent: its charge (the bucket's 900) comes back
+        await drain(b)
         ticket = await b.acquire(KEY, 100)
         assert isinstance(ticket, SharedTicket)
         snap = b.snapshot()["http://api/v1/gpt-4o-mini"]
@@ -152,6 +154,55 @@ async def test_a_429_cools_down_every_process(redis_server: RedisServer, ns: str
             await b.acquire(KEY, 1, deadline=b.now() + 0.1)
         assert 0.3 < b.snapshot()["http://api/v1/gpt-4o-mini"]["cooldown"] <= 0.45
         assert isinstance(await b.acquire(KEY, 1, deadline=b.now() + 2.0), SharedTicket)
+
+
+def too_large_429() -> Any:
+    message = "Request too large for gpt-4o-mini on tokens per min (TPM): Limit 1000"
+    body = {"error": {"message": message, "type": "tokens", "code": "rate_limit_exceeded"}}
+    return status_error(429, orjson.dumps(body), {})
+
+
+async def test_a_shared_token_limit_refuses_only_once_the_server_confirmed_it(
+    redis_server: RedisServer, ns: str
+) -> None:
+    """The same rule as in process: one larger call at a time goes through to find out; the
+    server's "Request too large" confirms the limit for every process."""
+    async with limiter(redis_server.url, ns) as a, limiter(redis_server.url, ns) as b:
+        await learn(a, headers(600, 500, tpm=1000, tpm_left=1000))
+        big = await asyncio.wait_for(a.acquire(KEY, 5000), timeout=1)  # no wait for a refill
+        with pytest.raises(APITimeoutError):  # one test at a time, in every process
+            await b.acquire(KEY, 5000, deadline=b.now() + 0.2)
+        a.release(big, None, too_large_429())
+        await drain(a)
+        with pytest.raises(RequestTooLargeError, match="1000 tokens per minute"):
+            await b.acquire(KEY, 5000)
+
+
+async def test_a_shared_token_limit_the_server_exceeds_is_forgotten(
+    redis_server: RedisServer, ns: str
+) -> None:
+    async with limiter(redis_server.url, ns) as a, limiter(redis_server.url, ns) as b:
+        await learn(a, headers(600, 500, tpm=10, tpm_left=9))
+        big = await asyncio.wait_for(a.acquire(KEY, 500), timeout=1)
+        a.release(big, {})  # the server took it, without rate-limit headers
+        await drain(a)
+        await asyncio.wait_for(b.acquire(KEY, 500), timeout=1)
+        assert b.snapshot()["http://api/v1/gpt-4o-mini"]["limit_tokens"] is None
+
+
+async def test_shared_limits_no_answer_repeats_are_forgotten(
+    redis_server: RedisServer, ns: str
+) -> None:
+    async with limiter(redis_server.url, ns, forget_after=0.3) as a:
+        await learn(a, headers(60, 59, tpm=10, tpm_left=9))
+        a.release(await a.acquire(KEY, 1), {})
+        await drain(a)
+        assert a.snapshot()["http://api/v1/gpt-4o-mini"]["limit_requests"] == 60
+        await asyncio.sleep(0.4)
+        a.release(await a.acquire(KEY, 1), {})
+        await drain(a)
+        state = a.snapshot()["http://api/v1/gpt-4o-mini"]
+        assert state["learned"] is False and state["limit_requests"] is None
 
 
 async def test_state_runs_on_redis_time_whatever_the_local_clocks(

@@ -27,11 +27,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..._errors import APIError, APIStatusError
+from ..._retry import too_large
 from ..bucket import Bucket
 from ..estimate import TokenCounter
 from ..headers import cool_down, usable_limits
 from ..limiter import RateLimiter
-from ..state import Ticket
+from ..state import FORGET_AFTER, Ticket
 from .queue import POLL, Queue, SharedTicket
 from .scripts import Released, Scripts
 
@@ -69,6 +70,7 @@ class RedisRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         learn_margin: float = SHARED_LEARN_MARGIN,
+        forget_after: float = FORGET_AFTER,
     ) -> None:
         # the in-process limiter: the circuit breakers, and the whole limiter while Redis is out
         self._local = RateLimiter(
@@ -79,6 +81,7 @@ class RedisRateLimiter:
             clock=clock,
             rng=rng,
             learn_margin=learn_margin,
+            forget_after=forget_after,
         )
         try:
             import redis.asyncio as aioredis
@@ -115,6 +118,7 @@ class RedisRateLimiter:
             member=uuid.uuid4().hex,
             member_for=MEMBER_FOR,
             caps=(rpm or 0, tpm or 0, learn_margin),
+            forget_after=forget_after,
         )
         self._queues: dict[Hashable, Queue] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the queues belong to
@@ -198,6 +202,8 @@ class RedisRateLimiter:
             seen_requests=usable_limits(headers, "requests") if headers else None,
             seen_tokens=usable_limits(headers, "tokens") if headers else None,
             cool=cool,
+            oversize=ticket.oversize,
+            too_large=too_large(error),
         )
         try:
             self._spawn(self._report, ticket.queue, report, cool)
@@ -253,7 +259,7 @@ class RedisRateLimiter:
             state.tpm = _share(view.limit_tokens, n, self.tpm)
             state.requests = None if state.rpm is None else Bucket(state.rpm, 0, now)
             state.tokens = None if state.tpm is None else Bucket(state.tpm, 0, now)
-            state.size_limit = view.token_limit
+            state.size_limit = view.token_limit if view.size_confirmed else None
             state.learned = True
 
     async def _reconnect(self) -> None:
@@ -295,6 +301,10 @@ def _log_lessons(name: str, released: Released, cool: float) -> None:
         log.info("rate limit learned for %s: %d tokens/min", name, view.limit_tokens)
     if released.cooled:
         log.info("rate limit cool-down for %s: %.2fs", name, cool)
+    if released.forgot:
+        log.info("rate limit for %s: no answer repeated the learned limits; forgetting them", name)
+    if released.forgot_tokens:
+        log.info("rate limit for %s: the server took a request past the token limit", name)
 
 
 def _share(limit: float, n: int, cap: int | None) -> int | None:

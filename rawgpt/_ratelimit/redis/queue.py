@@ -40,6 +40,7 @@ class SharedTicket(Ticket):
         self.tok_mark = admission.tok_mark
         self.req_ahead = admission.req_ahead
         self.tok_ahead = admission.tok_ahead
+        self.oversize = admission.oversize
         self.probe = probe
         self.done = False
 
@@ -92,14 +93,10 @@ class Queue:
             self.view = view
             self.view_at = now
 
-    def token_limit(self) -> float | None:
-        return None if self.view is None else self.view.token_limit
-
     async def admit(self, state: KeyState, cost: int, deadline: float | None) -> Ticket | None:
         """Wait for our turn, then for Redis's admission; None when Redis failed."""
         clock = self.clock
-        limit = self.token_limit()
-        if limit is not None and cost > limit:
+        if self.view is not None and (limit := self.view.refuses(cost)) is not None:
             raise too_large_error(self.name, cost, limit)
         self.waiting += 1
         try:
@@ -161,7 +158,7 @@ class Queue:
 
     def snapshot(self, now: float, state: KeyState | None) -> dict[str, Any]:
         """The shared state as the last reply saw it, the buckets refilled since."""
-        view = self.view or View(False, -1, 0, -1, 0, 1, 0, 0, 1)
+        view = self.view or View(False, -1, 0, -1, 0, 1, 0, 0, 1, False)
         elapsed = now - self.view_at
 
         def bucket(limit: float, level: float) -> tuple[float, float] | None:

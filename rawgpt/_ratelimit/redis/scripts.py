@@ -7,6 +7,10 @@ One hash per (base_url, model) holds what ``KeyState`` holds in process:
     tl tv ts      token bucket: the same
     rc tc         requests and tokens charged so far: the marks tickets learn against
     ft            tokens in flight (the leases' costs)
+    la            when headers last taught the limits (0: never, or from rpm/tpm)
+    szc           1 once the token limit is confirmed (the server's "Request too large",
+                  or the user's own tpm): only then does it refuse a larger request
+    szp           until when a larger request is out testing an unconfirmed token limit
     cd            cool-down until (Redis TIME)
     win           the slow-start window while nothing is learned
 
@@ -21,7 +25,8 @@ disappears by itself.
 Every clock reading is ``redis.call('TIME')``: machines with skewed clocks agree.
 Floats leave Lua as strings (Lua numbers would be truncated to integers). Each
 reply ends with the view the snapshot shows: learned, rl, rv, tl, tv (-1 when
-unknown), win, leases in flight, seconds of cool-down left, limiters sharing.
+unknown), win, leases in flight, seconds of cool-down left, limiters sharing,
+and whether the token limit is confirmed. The rules are ``KeyState``'s.
 
 ``Scripts`` is the only caller of the scripts: it owns the connection to Redis
 (one per event loop), bounds every call by a time budget, keeps the health of
@@ -43,12 +48,13 @@ local s, leases, members = KEYS[1], KEYS[2], KEYS[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local f = redis.call('HMGET', s, 'learned', 'rl', 'rv', 'rs', 'tl', 'tv', 'ts', 'rc', 'tc',
-                     'cd', 'win', 'ft')
+                     'cd', 'win', 'ft', 'la', 'szc', 'szp')
 local learned = f[1] == '1'
 local rl, rv, rs = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
 local tl, tv, ts = tonumber(f[5]), tonumber(f[6]), tonumber(f[7])
 local rc, tc = tonumber(f[8]) or 0, tonumber(f[9]) or 0
 local cd, win, ft = tonumber(f[10]) or 0, tonumber(f[11]) or 1, tonumber(f[12]) or 0
+local la, szc, szp = tonumber(f[13]) or 0, f[14] == '1', tonumber(f[15]) or 0
 for _, lease in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
   ft = ft - tonumber(string.match(lease, ':(%S+)$'))  -- a lapsed lease's tokens
 end
@@ -65,11 +71,14 @@ end
 local function clamp(level, limit) return math.max(-limit, math.min(level, limit)) end
 local function save(ttl)
   local fields = {'learned', learned and '1' or '0', 'rc', g(rc), 'tc', g(tc), 'cd', g(cd),
-                  'win', g(win), 'ft', g(math.max(0, ft))}
+                  'win', g(win), 'ft', g(math.max(0, ft)), 'la', g(la),
+                  'szc', szc and '1' or '0', 'szp', g(szp)}
   if rl then for _, v in ipairs({'rl', g(rl), 'rv', g(rv), 'rs', g(rs)}) do
-    table.insert(fields, v) end end
+    table.insert(fields, v) end
+  else redis.call('HDEL', s, 'rl', 'rv', 'rs') end
   if tl then for _, v in ipairs({'tl', g(tl), 'tv', g(tv), 'ts', g(ts)}) do
-    table.insert(fields, v) end end
+    table.insert(fields, v) end
+  else redis.call('HDEL', s, 'tl', 'tv', 'ts') end
   redis.call('HSET', s, unpack(fields))
   for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
 end
@@ -78,7 +87,8 @@ local function view(reply)
                       rl and g(refill(rl, rv, rs)) or '-1', tl and g(tl) or '-1',
                       tl and g(refill(tl, tv, ts)) or '-1', g(win),
                       tostring(redis.call('ZCARD', leases)), g(math.max(0, cd - now)),
-                      tostring(redis.call('ZCOUNT', members, now, '+inf'))}) do
+                      tostring(redis.call('ZCOUNT', members, now, '+inf')),
+                      szc and '1' or '0'}) do
     table.insert(reply, v)
   end
   return reply
@@ -88,8 +98,11 @@ end
 # ARGV: cost, lease seconds, key ttl ms, slow-start poll seconds, limiter id, seconds it
 # counts as a member after asking, queue number (0: none yet), longest wait the caller
 # accepts (-1: any). Reply: {'ok', request number, tokens mark, requests and tokens in flight
-# before it, view...} | {'wait', seconds,
-# window full 0/1, queue number, view...} | {'big', token limit, view...}
+# before it, 1 if it tests an unconfirmed token limit it exceeds, view...} | {'wait', seconds,
+# time unknown 0/1, queue number, view...} | {'big', confirmed token limit, view...}
+#
+# A request above an unconfirmed token limit is let through one at a time (no wait for a
+# full token bucket, charged the whole bucket) to find out whether the server takes it.
 #
 # FIFO across processes: a head told to wait gets a queue number and an entry in the queue
 # hash (number -> "cost lapse"); a head is admitted only when the buckets also hold what
@@ -104,7 +117,8 @@ local qn, most, queue = tonumber(ARGV[7]), tonumber(ARGV[8]), KEYS[4]
 redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
 redis.call('ZADD', members, now + tonumber(ARGV[6]), ARGV[5])
 redis.call('PEXPIRE', members, ttl)
-if tl and cost > tl then return view({'big', g(tl)}) end
+local oversize = tl and cost > tl
+if oversize and szc then return view({'big', g(tl)}) end
 local wait, full = cd - now, 0
 if wait <= 0 then
   wait = 0
@@ -129,7 +143,11 @@ if wait <= 0 then
     if tl then
       tv, ts = refill(tl, tv, ts), now
       local missing = tokens + math.min(cost, tl) - tv
-      if missing > 1e-6 then wait = math.max(wait, missing * 60 / tl) end
+      if oversize then
+        if szp > now then wait, full = math.max(wait, poll), 1 end  -- one test at a time
+      elseif missing > 1e-6 then
+        wait = math.max(wait, missing * 60 / tl)
+      end
     end
   end
 end
@@ -147,31 +165,37 @@ if qn > 0 then redis.call('HDEL', queue, qn) end
 local ahead_req, ahead_tok = redis.call('ZCARD', leases), ft
 rc, tc, ft = rc + 1, tc + cost, ft + cost
 if rl then rv = rv - 1 end
-if tl then tv = tv - cost end
+if tl then tv = tv - math.min(cost, tl) end
+if oversize then szp = now + lease end
 redis.call('ZADD', leases, now + lease, g(rc) .. ':' .. ARGV[1])
 save(ttl)
-return view({'ok', g(rc), g(tc), tostring(ahead_req), g(ahead_tok)})
+return view({'ok', g(rc), g(tc), tostring(ahead_req), g(ahead_tok), oversize and '1' or '0'})
 """
 )
 
 # ARGV: request number, cost, sent, known, ok, limited (0/1 each), seconds since the send,
 # request mark, token mark, seen request limit, remaining, seen token limit, remaining
 # (-1 when unusable), rpm cap, tpm cap (0: none), learn margin, cool-down seconds, ttl ms,
-# requests and tokens in flight before it at its admission.
-# Learning follows KeyState.learn: the books move only into the bounds one answer sets.
-# Reply: {'done', flags (1 requests learned, 2 tokens learned, 4 cool-down extended), view...}
+# requests and tokens in flight before it at its admission, it tested the token limit,
+# the answer was "Request too large" (0/1 each), seconds after which unrepeated limits go.
+# Learning follows KeyState.learn: the books move only into the bounds one answer sets;
+# KeyState.sized and KeyState.forget say when limits are confirmed or forgotten.
+# Reply: {'done', flags (1 requests learned, 2 tokens learned, 4 cool-down extended,
+# 8 limits forgotten, 16 token limit forgotten), view...}
 RELEASE = (
     _PRELUDE
     + """
 local a = {}
-for i = 1, 20 do a[i] = tonumber(ARGV[i]) end
+for i = 1, 23 do a[i] = tonumber(ARGV[i]) end
 local cost, sent, known, ok, limited = a[2], a[3] == 1, a[4] == 1, a[5] == 1, a[6] == 1
 local elapsed, margin, cool = a[7], a[16], a[17]
 local flags = 0
 if redis.call('ZREM', leases, ARGV[1] .. ':' .. ARGV[2]) == 1 then ft = ft - cost end
 if not sent then
   if rl then rv, rs = math.min(rl, refill(rl, rv, rs) + 1), now end
-  if tl then tv, ts = math.min(tl, refill(tl, tv, ts) + cost), now end
+  local charged = cost
+  if a[21] == 1 and tl then charged = math.min(cost, tl) end  -- a test was charged the bucket
+  if tl then tv, ts = math.min(tl, refill(tl, tv, ts) + charged), now end
 end
 local got = false
 for kind = 1, 2 do
@@ -194,22 +218,39 @@ for kind = 1, 2 do
       if cap > 0 then level = math.min(book, highest)
       else level = math.min(math.max(book, level), highest) end
     end
-    if old ~= limit then flags = flags + kind end
+    if old ~= limit then
+      flags = flags + kind
+      if kind == 2 then szc = cap > 0 and limit >= cap end  -- the user's own tpm is law
+    end
     if kind == 1 then rl, rv, rs = limit, clamp(level, limit), now
     else tl, tv, ts = limit, clamp(level, limit), now end
   end
 end
 if got then
-  learned = true
+  learned, la = true, now
+elseif learned and ok and sent and known and la > 0 and now - la > a[23] then
+  learned, rl, tl, la, szc = false, nil, nil, 0, false  -- no answer repeats them: forget
+  win = math.max(1, redis.call('ZCARD', leases))
+  flags = flags + 8
 elseif not learned and sent and known then
   if limited then
     win = math.max(1, math.floor(win / 2))
   elseif ok and (a[14] > 0 or a[15] > 0) then
     if a[14] > 0 then rl, rv, rs = a[14], clamp(a[14] - rc, a[14]), now end
-    if a[15] > 0 then tl, tv, ts = a[15], clamp(a[15] - tc, a[15]), now end
+    if a[15] > 0 then tl, tv, ts, szc = a[15], clamp(a[15] - tc, a[15]), now, true end
     learned = true
   elseif ok then
     win = math.min(win * 2, 4096)
+  end
+end
+if a[21] == 1 then  -- it tested the token limit
+  szp = 0
+  if sent and known and ok and tl and cost > tl then  -- the server took it: the limit is wrong
+    tl = nil
+    flags = flags + 16
+    if not rl then learned = false end
+  elseif a[22] == 1 then  -- the server's own "Request too large": confirmed
+    szc = true
   end
 end
 if cool > 0 and now + cool > cd then
@@ -234,10 +275,11 @@ class View(NamedTuple):
     in_flight: int  # leases not yet released or lapsed
     cooldown: float  # seconds left
     members: int  # limiters that asked lately
+    size_confirmed: bool  # the token limit refuses larger requests
 
     @classmethod
     def read(cls, reply: list[Any]) -> View:
-        learned, rl, rv, tl, tv, window, inflight, cooldown, members = reply[-9:]
+        learned, rl, rv, tl, tv, window, inflight, cooldown, members, confirmed = reply[-10:]
         return cls(
             learned == b"1",
             float(rl),
@@ -248,7 +290,13 @@ class View(NamedTuple):
             int(inflight),
             float(cooldown),
             int(members),
+            confirmed == b"1",
         )
+
+    def refuses(self, cost: int) -> float | None:
+        """The confirmed token limit that refuses a request of ``cost``, if one does."""
+        limit = self.token_limit
+        return limit if limit is not None and cost > limit and self.size_confirmed else None
 
     @property
     def token_limit(self) -> float | None:
@@ -263,6 +311,7 @@ class Admission(NamedTuple):
     tok_mark: int = 0
     req_ahead: int = 0  # ok: the requests and tokens in flight before it
     tok_ahead: int = 0
+    oversize: bool = False  # ok: it tests an unconfirmed token limit it exceeds
     wait: float = 0.0  # wait: seconds, whether that time is known (else: look again)
     known: bool = True
     queued: int = 0  # wait: our number in the cross-process line
@@ -276,6 +325,8 @@ class Released(NamedTuple):
     learned_requests: bool
     learned_tokens: bool
     cooled: bool
+    forgot: bool  # limits no answer repeated
+    forgot_tokens: bool  # a token limit the server took a larger request past
     view: View
 
 
@@ -304,6 +355,7 @@ class Scripts:
         member: str,
         member_for: float,
         caps: tuple[int, int, float],
+        forget_after: float,
     ) -> None:
         self._connect = connect
         self._errors = errors
@@ -313,6 +365,7 @@ class Scripts:
         self._on_outage = on_outage
         self._admit_args = (lease, ttl_ms, poll, member, member_for)
         self._caps = caps
+        self._forget_after = forget_after
         self._ttl_ms = ttl_ms
         self._redis: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop self._redis belongs to
@@ -340,7 +393,10 @@ class Scripts:
         view, verdict = View.read(reply), reply[0]
         if verdict == b"ok":
             req_mark, tok_mark, req_ahead, tok_ahead = (int(float(x)) for x in reply[1:5])
-            return Admission("ok", req_mark, tok_mark, req_ahead, tok_ahead, view=view)
+            oversize = reply[5] == b"1"
+            return Admission(
+                "ok", req_mark, tok_mark, req_ahead, tok_ahead, oversize=oversize, view=view
+            )
         if verdict == b"big":
             return Admission("big", token_limit=float(reply[1]), view=view)
         wait, known, queued = float(reply[1]), reply[2] == b"0", int(reply[3])
@@ -363,6 +419,8 @@ class Scripts:
         seen_requests: tuple[int, int] | None,
         seen_tokens: tuple[int, int] | None,
         cool: float,
+        oversize: bool,
+        too_large: bool,
     ) -> Released | None:
         """Report one admitted request's outcome: refund, learn, slow start, cool-down.
 
@@ -388,12 +446,22 @@ class Scripts:
             self._ttl_ms,
             req_ahead,
             tok_ahead,
+            int(oversize),
+            int(too_large),
+            repr(self._forget_after),
         )
         reply = await self._run(1, keys, args, None)
         if reply is None:
             return None
         flags = int(reply[1])
-        return Released(bool(flags & 1), bool(flags & 2), bool(flags & 4), View.read(reply))
+        return Released(
+            bool(flags & 1),
+            bool(flags & 2),
+            bool(flags & 4),
+            bool(flags & 8),
+            bool(flags & 16),
+            View.read(reply),
+        )
 
     async def _run(
         self, which: int, keys: tuple[str, ...], args: tuple[Any, ...], deadline: float | None
