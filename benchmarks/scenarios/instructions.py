@@ -7,8 +7,8 @@ To compare two checkouts, run this harness from one checkout (its worker,
 clients and canned server are then the same for both) and point ``--rawgpt``
 at the checkout whose ``rawgpt/`` package is measured, e.g.::
 
-    cd /work/wt-bench && PYTHONPATH=$PWD python -m benchmarks.scenarios.instructions \\
-        --rawgpt /work/main --json /tmp/instr-after.json | tee /tmp/instr-after.txt
+    cd new-checkout && PYTHONPATH=$PWD python -m benchmarks.scenarios.instructions \\
+        --rawgpt ../old-checkout --json /tmp/instr-old.json | tee /tmp/instr-old.txt
 
 Without ``--rawgpt`` the client processes import the ``rawgpt`` of this
 checkout. The table's title gives the ``rawgpt/__init__.py`` that was measured

@@ -53,12 +53,27 @@ class Bucket:
         self.refill(now)
         self.level = min(self.limit, self.level + cost)
 
-    def learn(self, limit: float, level: float, now: float) -> bool:
-        """Adopt a limit and level from the server; True when the limit changed."""
+    def heed(self, limit: float, lowest: float, highest: float, now: float) -> bool:
+        """Take an answer's word: the level (refilled to ``now``) moved into
+        [``lowest``, ``highest``], then ``limit`` adopted; True when the limit changed.
+
+        Written out (refill and clamps inline): under a learning load it runs per answer.
+        """
+        level = self.level
+        elapsed = now - self.stamp
+        if elapsed > 0:
+            level += elapsed * self.rate
+            if level > self.limit:
+                level = self.limit
+        if level < lowest:
+            level = lowest
+        elif level > highest:
+            level = highest
         changed = limit != self.limit
         if changed:
             self.limit = float(limit)
             self.rate = self.limit / 60.0
-        self.level = max(-self.limit, min(float(level), self.limit))
+        limit = self.limit
+        self.level = limit if level > limit else (-limit if level < -limit else float(level))
         self.stamp = now
         return changed

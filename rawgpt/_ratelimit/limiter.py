@@ -252,7 +252,7 @@ class RateLimiter:
                 state.skip_learning(now) or state.learn(ticket, headers, now)
             )
             if not learned:
-                if state.stale(now):
+                if state.learned and state.stale(now):
                     state.forget()
                 if not state.learned:
                     state.succeeded_unlearned(now)

@@ -327,10 +327,9 @@ class KeyState:
                     self.tokens = bucket
                     self.size_confirmed = self._own_cap(limit)
                 continue
-            book = bucket.refill(now)
             if cap:  # our own cap keeps our own books; the server only lowers them
-                changed = bucket.learn(limit, min(book, highest), now)
-            elif changed := bucket.learn(limit, min(max(book, lowest), highest), now):
+                changed = bucket.heed(limit, -INF, highest, now)
+            elif changed := bucket.heed(limit, lowest, highest, now):
                 log.info("rate limit changed for %s: %d %s/min", self.name, limit, kind)
             if changed and kind == "tokens":
                 self.size_confirmed = self._own_cap(limit)

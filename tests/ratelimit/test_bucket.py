@@ -49,16 +49,20 @@ def test_give_back_never_overfills() -> None:
     assert b.level == 60
 
 
-def test_learn_adopts_the_server_view() -> None:
-    b = Bucket(60, 60, now=0.0)
-    assert b.learn(60, 10, 5.0) is False
+def test_heed_moves_the_books_into_the_answers_bounds() -> None:
+    b = Bucket(60, 30, now=0.0)
+    assert b.heed(60, 0, 10, 5.0) is False  # refilled to 35, lowered to at most 10
     assert (b.level, b.stamp) == (10, 5.0)
-    assert b.learn(120, 10, 5.0) is True
+    assert b.heed(60, 20, 50, 5.0) is False  # raised to at least 20
+    assert b.level == 20
+    assert b.heed(60, 0, 50, 6.0) is False  # inside the bounds: the books stand (refilled)
+    assert b.level == pytest.approx(21.0)
+    assert b.heed(120, 10, 10, 6.0) is True
     assert b.rate == 2.0
-    assert b.refill(6.0) == pytest.approx(12.0)
-    b.learn(120, -10_000, 6.0)  # nonsense debt is bounded by one bucket
+    assert b.refill(7.0) == pytest.approx(12.0)
+    b.heed(120, -10_000, -10_000, 7.0)  # nonsense debt is bounded by one bucket
     assert b.level == -120
-    b.learn(120, 10_000, 6.0)
+    b.heed(120, 10_000, 10_000, 7.0)
     assert b.level == 120
     assert Bucket(10, -1000, now=0.0).level == -10
 
