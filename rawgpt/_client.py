@@ -26,6 +26,7 @@ from . import _schema
 from ._config import DEFAULT_BASE_URL, Limits, Timeout
 from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
 from ._models import Response
+from ._net import ProxyOption, SSLOption, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
@@ -40,7 +41,21 @@ log = logging.getLogger("rawgpt")
 
 
 class AsyncClient:
-    """An async client for OpenAI's API (or any OpenAI-compatible server)."""
+    """An async client for OpenAI's API (or any OpenAI-compatible server).
+
+    Network options (read once, when the client is built):
+
+    - ``ssl``: an ``ssl.SSLContext``, or the path of a CA bundle (a PEM file or a
+      hashed directory) to trust instead of the system store. Default: the system
+      store plus ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``. Verification cannot be turned
+      off with it; a certificate that does not verify is an APIConnectionError with
+      ``retryable`` False, never retried.
+    - ``proxy``: a proxy URL (``http://user:pass@host:port``) for every request.
+      Default None: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` for base_url's
+      scheme unless ``NO_PROXY`` covers its host (``.netrc`` is never read); False:
+      no proxy, whatever the environment says. The proxy never sees the API key of
+      an https:// call (it only carries the tunnel).
+    """
 
     def __init__(
         self,
@@ -58,6 +73,8 @@ class AsyncClient:
         seed: int | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        ssl: SSLOption = None,
+        proxy: ProxyOption = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None or key == "":
@@ -85,7 +102,9 @@ class AsyncClient:
         # Only the client waits between retries: ``sleep`` replaces asyncio.sleep there
         # (tests pass a fake that records the delays instead of waiting).
         self._sleep = sleep or asyncio.sleep
-        self._transport = Transport(self.limits, self.timeout)
+        self._transport = Transport(
+            self.limits, self.timeout, tls_context(ssl), proxy_for(proxy, self.base_url)
+        )
         static = {
             "Content-Type": "application/json",
             "Accept": "application/json",

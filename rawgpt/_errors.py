@@ -44,7 +44,15 @@ class APIError(OpenAIError):
 
 
 class APIConnectionError(APIError):
-    """The connection failed: refused, reset, DNS, TLS, or a stream cut mid-way."""
+    """The connection failed: refused, reset, DNS, TLS, or a stream cut mid-way.
+
+    ``retryable`` is False for a failure no retry can fix: a certificate that does
+    not verify, or a TLS handshake the server refuses.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class APITimeoutError(APIConnectionError):
@@ -177,6 +185,10 @@ def status_error(
         kind = headers.get("content-type", "unknown content type")
         detail = f"non-JSON error body ({kind}): {snippet!r}" if snippet else "empty body"
         body = raw.decode("utf-8", "replace") if raw else None
+    if 300 <= status < 400:  # redirects are not followed: say where it pointed
+        where = headers.get("location")
+        moved = f"redirect to {where!r}" if where else "redirect without a Location"
+        detail = f"{moved} (not followed; set base_url to the new address) - {detail}"
     message = mask(f"Error code: {status} - {detail}", secret)
     cls = _BY_STATUS.get(status)
     if cls is None:

@@ -81,7 +81,7 @@ class Retry(Record):
     def is_retryable(self, error: APIError) -> bool:
         """Whether ``error`` is worth another attempt at all (ignoring counts)."""
         if isinstance(error, APIConnectionError):
-            return True
+            return error.retryable  # False for a certificate or TLS handshake failure
         if not isinstance(error, APIStatusError):
             return False
         if hopeless(error):

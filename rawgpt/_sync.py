@@ -5,12 +5,17 @@ is no second copy of the logic, connections are pooled across calls (a
 handler invoked 50 times reuses them), and any number of threads may call it
 at once. The thread starts on first use, so building a client at import time
 costs nothing; it stops on ``close()``, on garbage collection or at exit.
+
+A forked child has the parent's loop-thread object but no thread behind it: the
+child's clients forget it (untouched: its loop and sockets are the parent's) and
+start their own thread on their next call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Coroutine, Iterator, Mapping
@@ -65,6 +70,19 @@ class _LoopThread:
             self.thread.join(timeout=5)
         if not self.thread.is_alive():
             self.loop.close()
+
+
+_live: weakref.WeakSet[Client] = weakref.WeakSet()
+_inherited: list[_LoopThread] = []  # parents' loop threads, kept from the GC in a child
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_live):
+        client._forget_loop_thread()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Stream:
@@ -150,6 +168,18 @@ class Client:
         self._finalizer: weakref.finalize[Any, Client] | None = None
         self.chat = _Chat(self)
         self.embeddings = _Embeddings(self)
+        _live.add(self)
+
+    def _forget_loop_thread(self) -> None:
+        """In a forked child: drop the parent's loop thread (there is no such thread here;
+        its loop object is kept, unclosed, since closing it would touch the parent's)."""
+        self._lock = threading.Lock()  # the parent may have held it while forking
+        if self._finalizer is not None:
+            self._finalizer.detach()  # it would stop the parent's loop at the child's exit
+        if self._loop_thread is not None:
+            _inherited.append(self._loop_thread)
+        self._loop_thread = None
+        self._finalizer = None
 
     def __getattr__(self, name: str) -> Any:  # base_url, timeout, retry, limits, ...
         if name.startswith("_"):

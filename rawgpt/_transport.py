@@ -1,16 +1,24 @@
 """The transport: the one module that imports aiohttp.
 
-It owns the session and its ``TCPConnector`` (built from Limits and Timeout),
-sends bytes, and maps every aiohttp or socket failure to rawgpt's tree in
-exactly one place (``_mapped``). Nothing aiohttp-typed leaves this module.
+It owns the session and its ``TCPConnector`` (built from Limits, Timeout, the
+TLS context and the proxy), sends bytes, and maps every aiohttp or socket
+failure to rawgpt's tree in exactly one place (``_raise_mapped``). Nothing
+aiohttp-typed leaves this module.
+
+A session belongs to one event loop and one process. When its loop ends (as
+``asyncio.run`` ends it) the session is closed on that loop; a forked child
+forgets the parent's session without touching it and builds its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import os
-from collections.abc import Mapping
+import ssl
+import weakref
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, NoReturn, cast
 
 import aiohttp
@@ -18,8 +26,7 @@ from aiohttp.client_proto import ResponseHandler
 
 from ._config import Limits, Timeout
 from ._errors import APIConnectionError, APITimeoutError, mask
-
-_PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+from ._net import Proxy
 
 
 def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
@@ -35,11 +42,36 @@ def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoRetu
         raise APITimeoutError(f"Connect timed out {during}") from exc
     if isinstance(exc, asyncio.TimeoutError):  # sock_read, or the total deadline
         raise APITimeoutError(f"Request timed out {during}: {type(exc).__name__}") from exc
+    if isinstance(exc, aiohttp.ClientSSLError):
+        _raise_tls(exc, secret)
     detail = mask(str(exc), secret) or type(exc).__name__
     raise APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}") from exc
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+# A peer that hangs up mid-handshake may do better next time; any other TLS failure will not.
+_TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+_TLS_HINT = "pass ssl= a CA bundle path or an ssl.SSLContext, or set SSL_CERT_FILE"
+
+
+def _basic(login: str, password: str | None) -> str:
+    """A Proxy-Authorization value (aiohttp's own helpers for it differ by version)."""
+    return "Basic " + base64.b64encode(f"{login}:{password or ''}".encode()).decode("ascii")
+
+
+def _raise_tls(exc: aiohttp.ClientSSLError, secret: str | None) -> None:
+    """A certificate or handshake failure: an APIConnectionError saying so, not retried."""
+    where = f"{exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert = exc.certificate_error
+        reason = getattr(cert, "verify_message", None) or str(cert)
+        text = f"TLS: certificate verify failed for {where}: {reason} (not retried; {_TLS_HINT})"
+        raise APIConnectionError(mask(text, secret), retryable=False) from exc
+    if isinstance(exc.os_error, _TRANSIENT_TLS):
+        return  # mapped as any other connection error
+    text = f"TLS handshake with {where} failed: {exc.os_error} (not retried)"
+    raise APIConnectionError(mask(text, secret), retryable=False) from exc
 
 
 class LazyReadTimer(ResponseHandler):
@@ -136,6 +168,45 @@ async def _close_connector(connector: aiohttp.BaseConnector) -> None:
     await connector.close()
 
 
+async def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Started on the session's loop, this generator is closed when that loop shuts down
+    its async generators (``asyncio.run``, ``asyncio.Runner``, pytest-asyncio do, before
+    closing the loop): the session's sockets close there, while they still can."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+_live: weakref.WeakSet[Transport] = weakref.WeakSet()
+_inherited: list[object] = []  # what forked children keep from their parent, untouched
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_live):
+        transport._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _sockets(connector: aiohttp.BaseConnector | None) -> list[Any]:
+    """The sockets of a connector's pooled and in-use connections (best effort: aiohttp
+    keeps them in private attributes)."""
+    protos: list[Any] = []
+    for conns in getattr(connector, "_conns", {}).values():
+        protos += [proto for proto, *_ in conns]
+    protos += list(getattr(connector, "_acquired", ()))
+    sockets = []
+    for proto in protos:
+        transport = getattr(proto, "transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            sockets.append(sock)
+    return sockets
+
+
 class Transport:
     """A lazily built aiohttp session bound to the loop that first uses it.
 
@@ -146,12 +217,33 @@ class Transport:
     or extras) name every default header again, so they replace all of them.
     """
 
-    def __init__(self, limits: Limits, timeout: Timeout) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        timeout: Timeout,
+        tls: ssl.SSLContext | None = None,
+        proxy: Proxy | None = None,
+    ) -> None:
         self._limits = limits
         self._timeout = client_timeout(timeout)
+        self._tls = tls
+        self._proxy = proxy
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._defaults: Mapping[str, str] | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
+        # With a proxy: what each request adds, and the session's own default headers.
+        self._via: dict[str, Any] | None = None
+        self._proxy_defaults: dict[str, str] = {}
+        if proxy is not None:
+            self._via = {"proxy": proxy.url}
+            if proxy.login is not None:
+                basic = {"Proxy-Authorization": _basic(proxy.login, proxy.password)}
+                if proxy.tunnel:  # for the CONNECT only, never into the tunnel
+                    self._via["proxy_headers"] = basic
+                else:  # a plain http:// request goes to the proxy itself
+                    self._proxy_defaults = basic
+        _live.add(self)
 
     def _new_session(self, headers: Mapping[str, str]) -> aiohttp.ClientSession:
         limits = self._limits
@@ -160,9 +252,15 @@ class Transport:
             limit_per_host=limits.max_connections_per_host,
             keepalive_timeout=limits.keepalive_expiry,
             ttl_dns_cache=300,
+            ssl=True if self._tls is None else self._tls,  # True: aiohttp's verified default
         )
         _lazy_read_timer(connector)
         self._defaults = headers
+        if self._via is not None:
+            # aiohttp copies a session's default headers into what it sends the proxy
+            # (CONNECT included): with a proxy, the key goes with each request instead.
+            headers = self._proxy_defaults
+            self._defaults = None
         return aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
@@ -170,11 +268,11 @@ class Transport:
             # An API key authenticates every call: no cookie is stored or sent back, and
             # the Set-Cookie fields OpenAI's edge adds to every answer are never parsed.
             cookie_jar=aiohttp.DummyCookieJar(),
-            # Proxy variables are read per request when trusted: only pay for it when set.
-            trust_env=any(v in os.environ for v in _PROXY_VARS),
+            # The proxy was resolved when the client was built; .netrc plays no part.
+            trust_env=False,
         )
 
-    def _current(self, headers: Mapping[str, str]) -> aiohttp.ClientSession:
+    async def _current(self, headers: Mapping[str, str]) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and self._loop is loop and not session.closed:
@@ -183,10 +281,15 @@ class Transport:
             self._abandon(session)
         self._session = session = self._new_session(headers)
         self._loop = loop
+        self._closer = closer = _close_with_loop(session)
+        await closer.asend(None)
         return session
 
     def _abandon(self, session: aiohttp.ClientSession) -> None:
         """Drop a session built on another (usually finished) event loop."""
+        self._closer = None  # a live loop's finalizer hook closes the session; a closed one's not
+        if session.closed:
+            return
         connector = session.connector
         session.detach()
         if connector is None:
@@ -195,6 +298,33 @@ class Transport:
             asyncio.run_coroutine_threadsafe(_close_connector(connector), self._loop)
         else:
             connector._close()  # its loop is gone: mark it closed without one
+
+    def _forget(self) -> None:
+        """In a forked child: drop the parent's session without using it or its loop.
+
+        Nothing of it is closed through its loop (that loop's epoll set is shared with
+        the parent), and it is kept from the garbage collector, whose warnings would go
+        through that loop too. Each of its sockets' descriptors is pointed at /dev/null,
+        so the child holds no copy of the parent's connections.
+        """
+        session, self._session, self._loop = self._session, None, None
+        closer, self._closer = self._closer, None
+        if session is None:
+            return
+        _inherited.append((session, closer))
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:
+            return
+        try:
+            for sock in _sockets(session.connector):
+                fd = sock.fileno()
+                if fd >= 0:
+                    os.dup2(null, fd)
+        except (OSError, AttributeError, RuntimeError):
+            pass  # best effort: an aiohttp that keeps its connections otherwise
+        finally:
+            os.close(null)
 
     async def send(
         self,
@@ -211,10 +341,12 @@ class Transport:
         """Send one request and return once the response headers are in."""
         session = self._session
         if session is None or session.closed or self._loop is not asyncio.get_running_loop():
-            session = self._current(headers if defaults is None else defaults)
+            session = await self._current(headers if defaults is None else defaults)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": client_timeout(timeout)}
         if params:
             extra["params"] = params
+        if self._via is not None:
+            extra.update(self._via)
         try:
             resp = await session.request(
                 method,
@@ -230,7 +362,7 @@ class Transport:
 
     async def close(self) -> None:
         """Close every connection. The transport can be used again afterwards."""
-        session, self._session = self._session, None
+        session, self._session, self._closer = self._session, None, None
         if session is None or session.closed:
             return
         if self._loop is asyncio.get_running_loop():

@@ -26,7 +26,7 @@ from .._prices import PRICES, PRICES_DATE, Price
 from .._ratelimit import Limiter
 from ..batch import BatchRunner, DuplicateCustomIdError, ForeignFileError
 from ..batch.shard import Shard, parse_shard
-from .chat import MOCK_KEY
+from .chat import MOCK_KEY, add_network_args, new_client
 
 
 def shard_arg(text: str) -> Shard:
@@ -85,6 +85,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="answer from an in-process MockServer: no key, no network",
     )
+    add_network_args(p)
 
 
 def load_prices(path: str) -> dict[str, Price]:
@@ -118,14 +119,14 @@ async def _client(
     if limiter is not None:
         options["rate_limiter"] = limiter
     if not args.mock:
-        async with AsyncClient(**options) as client:
+        async with new_client(args, **options) as client:
             yield client
         return
     from ..testing import MockServer
 
     async with MockServer() as server:
         options.update(api_key=MOCK_KEY, base_url=server.base_url)
-        async with AsyncClient(**options) as client:
+        async with new_client(args, **options) as client:
             yield client
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .. import AsyncClient
+from .. import AsyncClient, OpenAIError
 
 MOCK_KEY = "sk-mock-no-key-needed"
 
@@ -33,19 +33,45 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="answer from an in-process MockServer: no key, no network",
     )
+    add_network_args(chat)
+
+
+def add_network_args(parser: argparse.ArgumentParser) -> None:
+    """``--ca-bundle`` and ``--proxy``, for every subcommand that calls the API."""
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="trust the CA certificates in this PEM file (or hashed directory) instead of "
+        "the system store (default: the system store plus $SSL_CERT_FILE / $SSL_CERT_DIR)",
+    )
+    parser.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send every request through this proxy, http://[user:pass@]host:port "
+        "(default: $HTTPS_PROXY / $HTTP_PROXY unless $NO_PROXY covers the host)",
+    )
+
+
+def new_client(args: argparse.Namespace, **options: Any) -> AsyncClient:
+    """An AsyncClient with ``--ca-bundle`` and ``--proxy``; a bad option (a missing CA
+    bundle, a malformed proxy URL) is an OpenAIError naming it, not a traceback."""
+    try:
+        return AsyncClient(ssl=args.ca_bundle, proxy=args.proxy, **options)
+    except ValueError as exc:
+        raise OpenAIError(str(exc)) from None
 
 
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncClient]:
     if not args.mock:
-        async with AsyncClient(base_url=args.base_url) as client:
+        async with new_client(args, base_url=args.base_url) as client:
             yield client
         return
     from ..testing import MockServer
 
     async with (
         MockServer() as server,
-        AsyncClient(api_key=MOCK_KEY, base_url=server.base_url) as client,
+        new_client(args, api_key=MOCK_KEY, base_url=server.base_url) as client,
     ):
         yield client
 
