@@ -2,7 +2,10 @@
 
 It owns the session and its ``TCPConnector`` (built from Limits and Timeout),
 sends bytes, and maps every aiohttp or socket failure to rawgpt's tree in
-exactly one place (``_mapped``). Nothing aiohttp-typed leaves this module.
+exactly one place (``_mapped``). Nothing aiohttp-typed leaves this module, not
+even chained: the mapped error is raised outside the handler, its cause named in
+its message (masked), because aiohttp's errors carry the request and its repr
+shows the Authorization header.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Mapping
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
@@ -29,14 +32,19 @@ def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoReturn:
-    """Raise the rawgpt error for an aiohttp/socket failure (the one mapping point)."""
+def _mapped(exc: BaseException, secret: str | None, during: str) -> APIConnectionError:
+    """The rawgpt error for an aiohttp/socket failure (the one mapping point).
+
+    The caller raises it after its ``except`` block, so that neither ``__cause__`` nor
+    ``__context__`` holds ``exc``: the repr of aiohttp's ClientResponseError shows the
+    request headers, the key among them. Its type and (masked, one-line) text stay here.
+    """
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        raise APITimeoutError(f"Connect timed out {during}") from exc
+        return APITimeoutError(f"Connect timed out {during}")
     if isinstance(exc, asyncio.TimeoutError):  # sock_read, or the total deadline
-        raise APITimeoutError(f"Request timed out {during}: {type(exc).__name__}") from exc
-    detail = mask(str(exc), secret) or type(exc).__name__
-    raise APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}") from exc
+        return APITimeoutError(f"Request timed out {during}: {type(exc).__name__}")
+    detail = " ".join(mask(str(exc), secret).split()) or type(exc).__name__
+    return APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}")
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
@@ -110,7 +118,8 @@ class RawResponse:
             return await self._resp.read()
         except _MAPPED as exc:
             self._resp.close()
-            _raise_mapped(exc, self._secret, "while reading the response body")
+            error = _mapped(exc, self._secret, "while reading the response body")
+        raise error
 
     async def next_chunk(self) -> bytes:
         """Whatever bytes have arrived (waiting up to the read timeout); b"" at the end."""
@@ -118,7 +127,13 @@ class RawResponse:
             return await self._resp.content.readany()
         except _MAPPED as exc:
             self._resp.close()
-            _raise_mapped(exc, self._secret, "while reading the stream")
+            error = _mapped(exc, self._secret, "while reading the stream")
+        raise error
+
+    @property
+    def secret(self) -> str | None:
+        """The key the request went with: text built from this answer masks it."""
+        return self._secret
 
     def at_eof(self) -> bool:
         return self._resp.content.at_eof()
@@ -225,8 +240,10 @@ class Transport:
                 **extra,
             )
         except _MAPPED as exc:
-            _raise_mapped(exc, secret, "while sending the request")
-        return RawResponse(resp, secret)
+            error = _mapped(exc, secret, "while sending the request")
+        else:
+            return RawResponse(resp, secret)
+        raise error
 
     async def close(self) -> None:
         """Close every connection. The transport can be used again afterwards."""
