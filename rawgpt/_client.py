@@ -19,12 +19,21 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from . import _schema
 from ._config import DEFAULT_BASE_URL, Limits, Timeout
-from ._errors import APIError, APIResponseValidationError, OpenAIError, mask, status_error
+from ._errors import (
+    APIError,
+    APIResponseValidationError,
+    ConfigurationError,
+    mask,
+    snippet,
+    status_error,
+)
+from ._hosts import is_loopback
 from ._models import Response
 from ._net import ProxyOption, SSLOption, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
@@ -78,15 +87,15 @@ class AsyncClient:
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None or key == "":
-            raise OpenAIError(
+            raise ConfigurationError(
                 "Missing API key: pass api_key=... to the client or set the "
                 "OPENAI_API_KEY environment variable"
             )
+        if isinstance(key, str):  # a callable's key is checked when it returns
+            _check_header("api_key", key)
         self.api_key: ApiKey = key
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
-        self.base_url = url.rstrip("/")
+        self.base_url = _checked_base_url(url)
         self.organization = organization or os.environ.get("OPENAI_ORG_ID")
         self.project = project or os.environ.get("OPENAI_PROJECT_ID")
         self.timeout = Timeout.coerce(timeout)
@@ -111,10 +120,14 @@ class AsyncClient:
             "User-Agent": user_agent(),
         }
         if self.organization:
+            _check_header("organization (the OpenAI-Organization header)", self.organization)
             static["OpenAI-Organization"] = self.organization
         if self.project:
+            _check_header("project (the OpenAI-Project header)", self.project)
             static["OpenAI-Project"] = self.project
-        static.update(default_headers or {})
+        if default_headers:
+            _check_headers("default_headers", default_headers)
+            static.update(default_headers)
         self._static_headers = static
         self._headers_key: str | None = None
         self._headers: dict[str, str] = {}
@@ -139,14 +152,20 @@ class AsyncClient:
             got = key()
             key = await got if isinstance(got, Awaitable) else got
             if not isinstance(key, str) or not key:
-                raise OpenAIError("the api_key callable must return a non-empty str")
+                raise ConfigurationError("the api_key callable must return a non-empty str")
         return key
 
     def _headers_for(self, key: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """The headers for ``key``: rebuilt (and the key checked) only when the key changes;
+        a call's extras are checked before they go anywhere."""
         if key != self._headers_key:
+            _check_header("api_key", key)  # a callable's or an assigned key, before sending
             self._headers = {**self._static_headers, "Authorization": f"Bearer {key}"}
             self._headers_key = key
-        return self._headers if not extra else {**self._headers, **extra}
+        if not extra:
+            return self._headers
+        _check_headers("extra_headers", extra)
+        return {**self._headers, **extra}
 
     async def _request(
         self,
@@ -289,7 +308,7 @@ class AsyncClient:
         debug = log.isEnabledFor(logging.DEBUG)
         if debug:
             _log(path, raw.status, retries, start, "")
-        result = _parse(content, shape, raw.headers.get("x-request-id"), stream)
+        result = _parse(content, shape, raw, stream)
         self.usage.count(
             path,
             _model(body),
@@ -385,6 +404,65 @@ class AsyncClient:
         await self.close()
 
 
+_NAMED = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL"}
+
+
+def _control(value: str) -> str | None:
+    """The first character HTTP forbids in a header (RFC 9110 5.5: a control character;
+    a tab is allowed), or None."""
+    if value.isprintable():  # the usual case, in C: no control character at all
+        return None
+    return next((c for c in value if (c < " " and c != "\t") or c == "\x7f"), None)
+
+
+def _check_header(field: str, value: object) -> None:
+    """ConfigurationError naming ``field``, never showing ``value``, unless ``value`` can
+    go into an HTTP header: a str without control characters."""
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{field} must be a str, not {type(value).__name__}")
+    char = _control(value)
+    if char is None:
+        return
+    what = _NAMED.get(char) or f"the control character U+{ord(char):04X}"
+    stripped = value.rstrip("\r\n")
+    if stripped != value and _control(stripped) is None:
+        what += " at its end (a value read from a file keeps its line end: strip() it)"
+    raise ConfigurationError(f"{field} contains {what}; an HTTP header cannot carry it")
+
+
+def _check_headers(where: str, headers: Mapping[str, str]) -> None:
+    for name, value in headers.items():
+        _check_header(f"a header name in {where} ({name!r})", name)
+        _check_header(f"{where}[{name!r}]", value)
+
+
+def _checked_base_url(url: str) -> str:
+    """``url`` without its trailing slash; ConfigurationError for a scheme other than
+    http(s) or credentials in it (named, never shown). One WARNING when the key would
+    cross the network in clear: http:// to a host that is not loopback."""
+    if not url.startswith(("http://", "https://")):
+        shown = url if "@" not in url else "***@" + url.rpartition("@")[2]
+        raise ConfigurationError(f"base_url must start with http:// or https://, got {shown!r}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"base_url carries credentials (user:password@ before the host {parts.hostname}): "
+            "a URL ends up in logs and error messages; pass the key as api_key=... and any "
+            "other credential in default_headers"
+        )
+    if url.startswith("http://") and not is_loopback(parts.hostname):
+        log.warning(
+            "base_url %s is plain http:// to %s, which is not this machine: the API key and "
+            "every request travel unencrypted; use https:// (plain http:// is for loopback)",
+            url,
+            parts.hostname,
+        )
+    return url.rstrip("/")
+
+
 def _compact(data: bytes) -> bytes:
     """The body for a call about to wait: orjson's result keeps a 4 KB buffer even for a
     small body, which 10,000 calls waiting on the rate limit would hold (40 MB)."""
@@ -415,17 +493,17 @@ def _log(
     )
 
 
-def _parse(content: bytes, shape: type[Response], request_id: str | None, stream: bool) -> Response:
+def _parse(content: bytes, shape: type[Response], raw: RawResponse, stream: bool) -> Response:
     try:
         obj = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        snippet = content[:200].decode("utf-8", "replace")
+    except orjson.JSONDecodeError:  # its str and repr hold no part of the body
+        text = snippet(content, raw.secret)
         raise APIResponseValidationError(
-            f"response body is not valid JSON ({len(content)} bytes): {snippet!r}"
+            f"response body is not valid JSON ({len(content)} bytes): {text!r}"
         ) from None
     if type(obj) is not dict:
         kind = type(obj).__name__
         raise APIResponseValidationError(f"response body is not a JSON object: {kind}")
     if stream:
         raise APIResponseValidationError("asked for a stream, got a JSON body")
-    return shape(obj, request_id)
+    return shape(obj, raw.headers.get("x-request-id"))

@@ -3,6 +3,7 @@
 ::
 
     OpenAIError
+    ├── ConfigurationError                a key, header or base_url that cannot be used (ValueError)
     └── APIError
         ├── APIConnectionError            network failure, refused, reset, DNS, cut stream
         │   └── APITimeoutError           connect or read timeout
@@ -31,6 +32,12 @@ _SNIPPET = 200
 
 class OpenAIError(Exception):
     """Root of every error rawgpt raises (as in the official SDK)."""
+
+
+class ConfigurationError(OpenAIError, ValueError):
+    """A setting the client cannot use: a key or header with a control character,
+    credentials in base_url, a missing key. Raised before anything is sent; it names
+    the setting, never its value."""
 
 
 class APIError(OpenAIError):
@@ -151,6 +158,15 @@ def mask(text: str, secret: str | None) -> str:
     if secret and secret in text:
         return text.replace(secret, "sk-***")
     return text
+
+
+def snippet(text: str | bytes, secret: str | None, size: int = _SNIPPET) -> str:
+    """The first ``size`` characters of ``text`` (bytes are decoded), masked before they are
+    cut, so a key that straddles the cut shows no part of itself either."""
+    n = size + len(secret or "")
+    if isinstance(text, bytes):
+        text = text[: 4 * n].decode("utf-8", "replace")
+    return mask(text[:n], secret)[:size]
 
 
 def status_error(

@@ -24,6 +24,7 @@ from ._errors import (
     APIError,
     APIResponseValidationError,
     APIStatusError,
+    snippet,
     status_error,
 )
 from ._models import Response, View
@@ -134,7 +135,8 @@ class AsyncStream:
             obj = None
         if type(obj) is not dict:
             what = "not a JSON object" if obj is not None else "not JSON"
-            error: APIError = APIResponseValidationError(f"stream event is {what}: {data[:200]!r}")
+            text = snippet(data, self._secret)
+            error: APIError = APIResponseValidationError(f"stream event is {what}: {text!r}")
             self._fail(error)
             raise error
         if "error" in obj and obj["error"] is not None:
@@ -152,7 +154,7 @@ class AsyncStream:
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError:
-                parsed = {"error": {"message": data[:200]}}
+                parsed = {"error": {"message": snippet(data, self._secret)}}
         err = parsed.get("error") if isinstance(parsed, dict) else None
         status = 500
         if isinstance(err, dict) and isinstance(err.get("status_code"), int):

@@ -2,8 +2,10 @@
 
 It owns the session and its ``TCPConnector`` (built from Limits, Timeout, the
 TLS context and the proxy), sends bytes, and maps every aiohttp or socket
-failure to rawgpt's tree in exactly one place (``_raise_mapped``). Nothing
-aiohttp-typed leaves this module.
+failure to rawgpt's tree in exactly one place (``_mapped``). Nothing
+aiohttp-typed leaves this module, not even chained: the mapped error is raised
+outside the handler, its cause named in its message (masked), because aiohttp's
+errors carry the request and its repr shows the Authorization header.
 
 A session belongs to one event loop and one process. When its loop ends (as
 ``asyncio.run`` ends it) the session is closed on that loop; a forked child
@@ -19,7 +21,7 @@ import os
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
@@ -36,16 +38,21 @@ def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoReturn:
-    """Raise the rawgpt error for an aiohttp/socket failure (the one mapping point)."""
+def _mapped(exc: BaseException, secret: str | None, during: str) -> APIConnectionError:
+    """The rawgpt error for an aiohttp/socket failure (the one mapping point).
+
+    The caller raises it after its ``except`` block, so that neither ``__cause__`` nor
+    ``__context__`` holds ``exc``: the repr of aiohttp's ClientResponseError shows the
+    request headers, the key among them. Its type and (masked, one-line) text stay here.
+    """
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        raise APITimeoutError(f"Connect timed out {during}") from exc
+        return APITimeoutError(f"Connect timed out {during}")
     if isinstance(exc, asyncio.TimeoutError):  # sock_read, or the total deadline
-        raise APITimeoutError(f"Request timed out {during}: {type(exc).__name__}") from exc
-    if isinstance(exc, aiohttp.ClientSSLError):
-        _raise_tls(exc, secret)
-    detail = mask(str(exc), secret) or type(exc).__name__
-    raise APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}") from exc
+        return APITimeoutError(f"Request timed out {during}: {type(exc).__name__}")
+    if isinstance(exc, aiohttp.ClientSSLError) and (tls := _tls_error(exc, secret)) is not None:
+        return tls
+    detail = " ".join(mask(str(exc), secret).split()) or type(exc).__name__
+    return APIConnectionError(f"Connection error {during}: {type(exc).__name__}: {detail}")
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
@@ -60,18 +67,19 @@ def _basic(login: str, password: str | None) -> str:
     return "Basic " + base64.b64encode(f"{login}:{password or ''}".encode()).decode("ascii")
 
 
-def _raise_tls(exc: aiohttp.ClientSSLError, secret: str | None) -> None:
-    """A certificate or handshake failure: an APIConnectionError saying so, not retried."""
+def _tls_error(exc: aiohttp.ClientSSLError, secret: str | None) -> APIConnectionError | None:
+    """A certificate or handshake failure: an APIConnectionError saying so, not retried
+    (None for a peer that hung up mid-handshake: mapped as any other connection error)."""
     where = f"{exc.host}:{exc.port}"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cert = exc.certificate_error
         reason = getattr(cert, "verify_message", None) or str(cert)
         text = f"TLS: certificate verify failed for {where}: {reason} (not retried; {_TLS_HINT})"
-        raise APIConnectionError(mask(text, secret), retryable=False) from exc
+        return APIConnectionError(mask(text, secret), retryable=False)
     if isinstance(exc.os_error, _TRANSIENT_TLS):
-        return  # mapped as any other connection error
+        return None
     text = f"TLS handshake with {where} failed: {exc.os_error} (not retried)"
-    raise APIConnectionError(mask(text, secret), retryable=False) from exc
+    return APIConnectionError(mask(text, secret), retryable=False)
 
 
 class LazyReadTimer(ResponseHandler):
@@ -142,7 +150,8 @@ class RawResponse:
             return await self._resp.read()
         except _MAPPED as exc:
             self._resp.close()
-            _raise_mapped(exc, self._secret, "while reading the response body")
+            error = _mapped(exc, self._secret, "while reading the response body")
+        raise error
 
     async def next_chunk(self) -> bytes:
         """Whatever bytes have arrived (waiting up to the read timeout); b"" at the end."""
@@ -150,7 +159,13 @@ class RawResponse:
             return await self._resp.content.readany()
         except _MAPPED as exc:
             self._resp.close()
-            _raise_mapped(exc, self._secret, "while reading the stream")
+            error = _mapped(exc, self._secret, "while reading the stream")
+        raise error
+
+    @property
+    def secret(self) -> str | None:
+        """The key the request went with: text built from this answer masks it."""
+        return self._secret
 
     def at_eof(self) -> bool:
         return self._resp.content.at_eof()
@@ -357,8 +372,10 @@ class Transport:
                 **extra,
             )
         except _MAPPED as exc:
-            _raise_mapped(exc, secret, "while sending the request")
-        return RawResponse(resp, secret)
+            error = _mapped(exc, secret, "while sending the request")
+        else:
+            return RawResponse(resp, secret)
+        raise error
 
     async def close(self) -> None:
         """Close every connection. The transport can be used again afterwards."""

@@ -32,10 +32,16 @@ the body and the stream errors become a 500; on a stream ``reset`` is ``cut:1``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import RawRequestMessage
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler
 
+from ._hosts import is_loopback
 from ._mock.dispatch import Dispatcher, Options, Pending, RecordedRequest
 from ._mock.faults import parse_fault
 from ._mock.limits import Clock, RateLimiter
@@ -43,6 +49,11 @@ from ._mock.responses import default_reply
 from ._mock.writer import MockStats
 
 __all__ = ["MockServer", "MockStats", "RecordedRequest"]
+
+log = logging.getLogger("rawgpt.testing")
+# The largest request body read (aiohttp's own server stops at 1 MiB; OpenAI takes far
+# larger ones, images inline). A larger body gets a 413.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 def _check(ok: bool, message: str) -> None:
@@ -56,7 +67,11 @@ class MockServer:
     Start with ``async with`` (or ``await start()`` / ``await stop()``); the CLI
     awaits ``serve_forever()``. ``port=0`` picks a free port. ``fail_status=429``
     makes the random failures ``rate_limit`` faults. ``api_key``, when set, is the
-    only bearer token accepted (by default any is). ``record_requests=False``
+    only bearer token accepted (by default any is); another gets OpenAI's 401
+    ``invalid_api_key``, the key shown masked as OpenAI shows it. ``host`` other than
+    loopback (``0.0.0.0``: every interface) is allowed with a WARNING on the
+    ``rawgpt.testing`` logger. Request bodies up to ``MAX_BODY_BYTES`` (64 MiB) are
+    read. ``record_requests=False``
     keeps ``requests`` empty for long benchmark runs. ``clock`` (monotonic
     seconds) drives the rate-limit buckets and can be faked in tests.
 
@@ -152,8 +167,26 @@ class MockServer:
         """Bind and start serving; ``port`` then holds the real port."""
         if self._runner is not None:
             raise RuntimeError("MockServer is already running")
-        self._dispatcher.closing = asyncio.get_running_loop().create_future()
-        server = web.Server(self._dispatcher.handle, handler_cancellation=True, access_log=None)
+        loop = asyncio.get_running_loop()
+        self._dispatcher.closing = loop.create_future()
+
+        def request(
+            message: RawRequestMessage,
+            payload: StreamReader,
+            protocol: RequestHandler,
+            writer: AbstractStreamWriter,
+            task: asyncio.Task[None],
+        ) -> web.BaseRequest:  # aiohttp's own, with a larger body limit
+            return web.BaseRequest(
+                message, payload, protocol, writer, task, loop, client_max_size=MAX_BODY_BYTES
+            )
+
+        server = web.Server(
+            self._dispatcher.handle,
+            request_factory=request,
+            handler_cancellation=True,
+            access_log=None,
+        )
         runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -163,6 +196,18 @@ class MockServer:
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        if not is_loopback(self.host):
+            keys = (
+                "only its api_key is let in"
+                if self._dispatcher.opts.api_key is not None
+                else "any key is let in (set api_key=, or --api-key)"
+            )
+            log.warning(
+                "rawgpt mock server: listening on %s, not loopback: other machines can reach "
+                "it; %s",
+                self.host or "every interface",
+                keys,
+            )
 
     async def stop(self) -> None:
         """Close the listener and every connection; paused or stalled responses drop at once."""

@@ -28,6 +28,7 @@ from .._errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    ConfigurationError,
     QuotaExceededError,
     RequestTooLargeError,
 )
@@ -135,9 +136,10 @@ def bad_input(bad: BadLine) -> dict[str, Any]:
 
 
 def is_fatal(exc: Exception) -> bool:
-    """An error every later request would hit too (bad key, no credit): stop the run.
+    """An error every later request would hit too (a key the server refuses or that cannot
+    be sent at all, no credit): stop the run.
 
     Such a failure is not written to the errors file: the request was not
     really tried, so the next run sends it again without ``--retry-errors``.
     """
-    return isinstance(exc, AuthenticationError | QuotaExceededError)
+    return isinstance(exc, AuthenticationError | QuotaExceededError | ConfigurationError)

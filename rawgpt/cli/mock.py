@@ -10,8 +10,15 @@ from typing import Any
 def add_parser(sub: Any) -> None:
     """Add the ``mock-server`` subcommand to the CLI's subparsers."""
     p = sub.add_parser("mock-server", help="run the OpenAI-compatible mock server")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="127.0.0.1; another address warns (reachable from afar)"
+    )
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the only key let in (another gets OpenAI's 401 invalid_api_key); default: any",
+    )
     p.add_argument("--rpm", type=int, help="enforce requests per minute")
     p.add_argument("--tpm", type=int, help="enforce tokens per minute")
     p.add_argument("--fill", type=float, default=1.0, help="initial bucket fill, 0..1")
@@ -60,6 +67,7 @@ async def run(args: argparse.Namespace) -> int:
         fail_status=args.fail_status,
         seed=args.seed,
         quota_exhausted=args.quota_exhausted,
+        api_key=args.api_key,
         record_requests=False,
     )
     for spec in args.fault:

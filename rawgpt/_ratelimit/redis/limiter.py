@@ -20,6 +20,7 @@ import asyncio
 import functools
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Hashable, Mapping
@@ -314,9 +315,16 @@ def _share(limit: float, n: int, cap: int | None) -> int | None:
     return share if cap is None else min(cap, share)
 
 
+_QUERY_PASSWORD = re.compile(r"(?<![^?&])(password=)[^&#]*")
+
+
 def safe_url(url: str) -> str:
-    """The URL without its password, for logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    """The URL with its password masked, for logs and reprs: ``user:***@`` and the
+    ``?password=***`` form redis-py also reads."""
+    out = url
+    netloc = urlsplit(url).netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        out = out.replace(netloc, f"{user.partition(':')[0]}:***@{host}", 1)
+    head, mark, tail = out.partition("?")
+    return head + mark + _QUERY_PASSWORD.sub(r"\1***", tail) if mark else out
