@@ -28,7 +28,7 @@ from ._errors import (
 )
 from ._models import Response, View
 from ._transport import RawResponse
-from .sse import ServerSentEvent, SSEDecoder
+from .sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 _DRAIN_BYTES = 65536
 # A whole stream can arrive in one read (a fast server, a busy client): decode it in
@@ -49,12 +49,13 @@ class AsyncStream:
         *,
         secret: str | None = None,
         on_end: OnEnd | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._raw = raw
         self._on_end = on_end
         self.first_chunk_at: float | None = None
         self._secret = secret
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_event_bytes)
         self._events: list[ServerSentEvent] = []
         self._pos = 0
         self._read = b""  # a read larger than _SLICE, decoded a slice at a time from _off
@@ -102,7 +103,15 @@ class AsyncStream:
                 if len(data_bytes) > _SLICE:  # decode the first events before the rest
                     self._read, self._off = data_bytes, _SLICE
                     data_bytes = data_bytes[:_SLICE]
-            self._events = self._decoder.feed(data_bytes)
+            try:
+                self._events = self._decoder.feed(data_bytes)
+            except EventTooLargeError as exc:
+                too_large = APIResponseValidationError(
+                    f"stream event too large: {exc}; "
+                    "raise rawgpt.Limits(max_event_bytes=...) to accept it"
+                )
+                self._fail(too_large)
+                raise too_large from None
             self._pos = 0
 
     async def take_ready(self) -> list[View]:

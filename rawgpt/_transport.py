@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
 from ._config import Limits, Timeout
-from ._errors import APIConnectionError, APITimeoutError, mask
+from ._errors import APIConnectionError, APIResponseValidationError, APITimeoutError, mask
 
 _PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
@@ -40,6 +40,7 @@ def _raise_mapped(exc: BaseException, secret: str | None, during: str) -> NoRetu
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+_DEFAULT_CAP = Limits().max_response_bytes
 
 
 class LazyReadTimer(ResponseHandler):
@@ -96,21 +97,60 @@ def _lazy_read_timer(connector: aiohttp.TCPConnector) -> None:
 class RawResponse:
     """A received response: status, headers, and the body read once or in chunks."""
 
-    __slots__ = ("_resp", "_secret", "headers", "status")
+    __slots__ = ("_cap", "_resp", "_secret", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse, secret: str | None) -> None:
+    def __init__(
+        self, resp: aiohttp.ClientResponse, secret: str | None, cap: int = _DEFAULT_CAP
+    ) -> None:
         self._resp = resp
         self._secret = secret
+        self._cap = cap  # Limits.max_response_bytes
         self.status: int = resp.status
         self.headers: Mapping[str, str] = resp.headers
 
     async def read(self) -> bytes:
-        """The whole body; the connection goes back to the pool (or is closed on error)."""
+        """The whole body; the connection goes back to the pool (or is closed on error).
+
+        At most ``max_response_bytes`` after decompression: a Content-Length above
+        it fails before the body is read, a longer body once the cap is passed.
+        """
+        resp = self._resp
+        headers = self.headers
+        length = headers.get("Content-Length")
         try:
-            return await self._resp.read()
+            if length is not None:
+                if int(length) > self._cap:
+                    self._too_large(f"response body of {length} bytes (its Content-Length)")
+                if "Content-Encoding" not in headers:  # exactly length bytes: read whole
+                    return await resp.read()
+            return await self._read_capped()
         except _MAPPED as exc:
-            self._resp.close()
+            resp.close()
             _raise_mapped(exc, self._secret, "while reading the response body")
+        except BaseException:  # cancelled, or past the cap: never left half read
+            resp.close()
+            raise
+
+    async def _read_capped(self) -> bytes:
+        """The body in pieces as they arrive (decompressed), counted against the cap."""
+        cap = self._cap
+        content = self._resp.content
+        pieces: list[bytes] = []
+        total = 0
+        while piece := await content.readany():
+            total += len(piece)
+            if total > cap:
+                self._too_large("response body (counted after decompression)")
+            pieces.append(piece)
+        self._resp.release()
+        return b"".join(pieces)
+
+    def _too_large(self, what: str) -> NoReturn:
+        self._resp.close()  # the rest is never read: the connection cannot be reused
+        raise APIResponseValidationError(
+            f"{what} is larger than max_response_bytes ({self._cap} bytes); "
+            "raise rawgpt.Limits(max_response_bytes=...) to accept it"
+        )
 
     async def next_chunk(self) -> bytes:
         """Whatever bytes have arrived (waiting up to the read timeout); b"" at the end."""
@@ -148,6 +188,7 @@ class Transport:
 
     def __init__(self, limits: Limits, timeout: Timeout) -> None:
         self._limits = limits
+        self._cap = limits.max_response_bytes
         self._timeout = client_timeout(timeout)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -226,7 +267,7 @@ class Transport:
             )
         except _MAPPED as exc:
             _raise_mapped(exc, secret, "while sending the request")
-        return RawResponse(resp, secret)
+        return RawResponse(resp, secret, self._cap)
 
     async def close(self) -> None:
         """Close every connection. The transport can be used again afterwards."""
