@@ -337,7 +337,9 @@ class AsyncClient:
         on_end = functools.partial(
             self._stream_ended, path, _model(body), raw.headers, start, attempts, limited
         )
-        return AsyncStream(raw, secret=secret, on_end=on_end)
+        return AsyncStream(
+            raw, secret=secret, on_end=on_end, max_event_bytes=self.limits.max_event_bytes
+        )
 
     def _stream_ended(
         self,

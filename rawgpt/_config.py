@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 from typing import Any, ClassVar
 
+from .sse import DEFAULT_MAX_EVENT_BYTES
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_MIB = 1024 * 1024
 
 
 class Record:
@@ -101,25 +104,42 @@ class Timeout(Record):
 
 
 class Limits(Record):
-    """Connection pool limits, handed to aiohttp's ``TCPConnector``.
+    """Connection pool limits, handed to aiohttp's ``TCPConnector``, and size caps.
 
     - ``max_connections``: open connections at most, across hosts (requests
       beyond it wait for a free connection).
     - ``max_connections_per_host``: per (host, port); 0 means only the total applies.
     - ``keepalive_expiry``: seconds an idle connection stays in the pool.
+    - ``max_response_bytes``: the largest body read whole (a JSON answer or an
+      error body), counted after decompression (64 MiB). A body announcing more
+      in its Content-Length fails before it is read.
+    - ``max_event_bytes``: the largest SSE line or event a stream buffers (16 MiB).
+
+    Past either cap the call raises APIResponseValidationError naming the cap,
+    and the connection is closed, not read further.
     """
 
-    _fields = ("max_connections", "max_connections_per_host", "keepalive_expiry")
+    _fields = (
+        "max_connections",
+        "max_connections_per_host",
+        "keepalive_expiry",
+        "max_response_bytes",
+        "max_event_bytes",
+    )
     __slots__ = _fields
     max_connections: int
     max_connections_per_host: int
     keepalive_expiry: float
+    max_response_bytes: int
+    max_event_bytes: int
 
     def __init__(
         self,
         max_connections: int = 100,
         max_connections_per_host: int = 0,
         keepalive_expiry: float = 30.0,
+        max_response_bytes: int = 64 * _MIB,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"Limits.max_connections must be >= 1, got {max_connections}")
@@ -127,8 +147,18 @@ class Limits(Record):
             raise ValueError("Limits.max_connections_per_host must be >= 0")
         if not keepalive_expiry > 0:
             raise ValueError("Limits.keepalive_expiry must be positive")
+        for name, cap in (
+            ("max_response_bytes", max_response_bytes),
+            ("max_event_bytes", max_event_bytes),
+        ):
+            if type(cap) is not int:
+                raise TypeError(f"Limits.{name} must be an int (bytes), got {cap!r}")
+            if cap < 1:
+                raise ValueError(f"Limits.{name} must be >= 1 (bytes), got {cap}")
         self._init(
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
             keepalive_expiry=keepalive_expiry,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
         )

@@ -68,7 +68,7 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A 2xx response whose body is not the JSON it should be."""
+    """A response body that is not the JSON it should be, or larger than a Limits cap."""
 
 
 class RequestTooLargeError(APIError, ValueError):

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from . import _schema
-from ._accumulate import accumulate, finished
+from ._accumulate import Merged
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -29,12 +29,15 @@ from ._errors import (
 )
 from ._models import Response, View
 from ._transport import RawResponse
-from .sse import ServerSentEvent, SSEDecoder
+from .sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 _DRAIN_BYTES = 65536
 # A whole stream can arrive in one read (a fast server, a busy client): decode it in
 # slices so the first chunk goes out after one slice's work, not the whole read's.
 _SLICE = 8192
+# The chunks given out are merged _HELD at a time (at a read, not per chunk): a stream
+# holds its merged completion and at most _HELD chunks (plus one read's), not every chunk.
+_HELD = 256
 _DRAIN_SECONDS = 2.0
 # Told once when a stream ends, fails or is closed: its summary (usage and the first
 # choice's finish_reason, in a completion's shape), when its first chunk came, the error.
@@ -50,17 +53,19 @@ class AsyncStream:
         *,
         secret: str | None = None,
         on_end: OnEnd | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._raw = raw
         self._on_end = on_end
         self.first_chunk_at: float | None = None
         self._secret = secret
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_event_bytes)
         self._events: list[ServerSentEvent] = []
         self._pos = 0
         self._read = b""  # a read larger than _SLICE, decoded a slice at a time from _off
         self._off = 0
-        self._chunks: list[dict[str, Any]] = []
+        self._chunks: list[dict[str, Any]] = []  # given out, not yet merged
+        self._merged = Merged()
         self._complete = False
         self._closed = False
         self.headers: Mapping[str, str] = raw.headers
@@ -103,7 +108,17 @@ class AsyncStream:
                 if len(data_bytes) > _SLICE:  # decode the first events before the rest
                     self._read, self._off = data_bytes, _SLICE
                     data_bytes = data_bytes[:_SLICE]
-            self._events = self._decoder.feed(data_bytes)
+            if len(self._chunks) >= _HELD:
+                self._merge()
+            try:
+                self._events = self._decoder.feed(data_bytes)
+            except EventTooLargeError as exc:
+                too_large = APIResponseValidationError(
+                    f"stream event too large: {exc}; "
+                    "raise rawgpt.Limits(max_event_bytes=...) to accept it"
+                )
+                self._fail(too_large)
+                raise too_large from None
             self._pos = 0
 
     async def take_ready(self) -> list[View]:
@@ -143,10 +158,9 @@ class AsyncStream:
             error = self._error_from(data, obj)
             self._fail(error)
             raise error
-        chunks = self._chunks
-        if not chunks:
+        if self.first_chunk_at is None:
             self.first_chunk_at = time.monotonic()
-        chunks.append(obj)
+        self._chunks.append(obj)
         return _schema.CHAT_COMPLETION_CHUNK(obj)
 
     def _error_from(self, data: str, parsed: Any = None) -> APIStatusError:
@@ -166,16 +180,24 @@ class AsyncStream:
             status = 429
         return status_error(status, data.encode(), self.headers, secret=self._secret, parsed=parsed)
 
+    def _merge(self) -> None:
+        """Merge the chunks given out so far into the completion, and let them go."""
+        add = self._merged.add
+        for chunk in self._chunks:
+            add(chunk)
+        self._chunks = []
+
     def _end_of_body(self) -> None:
         self._decoder.close()
-        if finished(self._chunks):  # ended cleanly without [DONE]: still complete
+        self._merge()
+        if self._merged.finished:  # ended cleanly without [DONE]: still complete
             self._complete = True
             self._closed = True
             self._ended(None)
             self._raw.release()
             return
         error = APIConnectionError(
-            f"stream ended before completion ({len(self._chunks)} chunks, no [DONE])"
+            f"stream ended before completion ({self._merged.count} chunks, no [DONE])"
         )
         self._fail(error)
         raise error
@@ -214,7 +236,8 @@ class AsyncStream:
             on_end(self._summary(), self.first_chunk_at, error)
 
     def _summary(self) -> dict[str, Any]:
-        """The usage and the first choice's finish_reason, from the last chunks that carry them."""
+        """The usage and the first choice's finish_reason, from the last chunks that carry
+        them (the chunks not merged yet, then the merged completion)."""
         usage: Any = None
         finish: Any = None
         for chunk in reversed(self._chunks):
@@ -224,7 +247,10 @@ class AsyncStream:
                 finish = choices[0].get("finish_reason")
             if usage and finish:
                 break
-        return {"usage": usage, "choices": [{"finish_reason": finish}]}
+        merged = self._merged
+        if finish is None:
+            finish = merged.finish_reason()
+        return {"usage": usage or merged.usage, "choices": [{"finish_reason": finish}]}
 
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped, not reused."""
@@ -252,10 +278,16 @@ class AsyncStream:
         return self._complete
 
     def get_final_completion(self) -> Response:
-        """The chunks merged into one chat completion (the stream must have ended)."""
+        """The chunks merged into one chat completion (the stream must have ended).
+
+        Every delta merges: content, refusal and any other text (``reasoning_content``,
+        ``reasoning``, ``audio.data`` and ``audio.transcript``) concatenated, tool calls
+        by index, logprobs appended, the last finish_reason and usage.
+        """
         if not self._complete:
             raise RuntimeError(
                 "get_final_completion() needs a stream read to its end; this one "
                 + ("was closed early" if self._closed else "is still open")
             )
-        return _schema.CHAT_COMPLETION(accumulate(self._chunks), self.request_id)
+        self._merge()
+        return _schema.CHAT_COMPLETION(self._merged.result(), self.request_id)

@@ -21,13 +21,13 @@ import os
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
 from ._config import Limits, Timeout
-from ._errors import APIConnectionError, APITimeoutError, mask
+from ._errors import APIConnectionError, APIResponseValidationError, APITimeoutError, mask
 from ._net import Proxy
 
 
@@ -56,6 +56,7 @@ def _mapped(exc: BaseException, secret: str | None, during: str) -> APIConnectio
 
 
 _MAPPED = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+_DEFAULT_CAP = Limits().max_response_bytes
 
 # A peer that hangs up mid-handshake may do better next time; any other TLS failure will not.
 _TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
@@ -136,22 +137,61 @@ def _lazy_read_timer(connector: aiohttp.TCPConnector) -> None:
 class RawResponse:
     """A received response: status, headers, and the body read once or in chunks."""
 
-    __slots__ = ("_resp", "_secret", "headers", "status")
+    __slots__ = ("_cap", "_resp", "_secret", "headers", "status")
 
-    def __init__(self, resp: aiohttp.ClientResponse, secret: str | None) -> None:
+    def __init__(
+        self, resp: aiohttp.ClientResponse, secret: str | None, cap: int = _DEFAULT_CAP
+    ) -> None:
         self._resp = resp
         self._secret = secret
+        self._cap = cap  # Limits.max_response_bytes
         self.status: int = resp.status
         self.headers: Mapping[str, str] = resp.headers
 
     async def read(self) -> bytes:
-        """The whole body; the connection goes back to the pool (or is closed on error)."""
+        """The whole body; the connection goes back to the pool (or is closed on error).
+
+        At most ``max_response_bytes`` after decompression: a Content-Length above
+        it fails before the body is read, a longer body once the cap is passed.
+        """
+        resp = self._resp
+        headers = self.headers
+        length = headers.get("Content-Length")
         try:
-            return await self._resp.read()
+            if length is not None:
+                if int(length) > self._cap:
+                    self._too_large(f"response body of {length} bytes (its Content-Length)")
+                if "Content-Encoding" not in headers:  # exactly length bytes: read whole
+                    return await resp.read()
+            return await self._read_capped()
         except _MAPPED as exc:
-            self._resp.close()
+            resp.close()
             error = _mapped(exc, self._secret, "while reading the response body")
+        except BaseException:  # cancelled, or past the cap: never left half read
+            resp.close()
+            raise
         raise error
+
+    async def _read_capped(self) -> bytes:
+        """The body in pieces as they arrive (decompressed), counted against the cap."""
+        cap = self._cap
+        content = self._resp.content
+        pieces: list[bytes] = []
+        total = 0
+        while piece := await content.readany():
+            total += len(piece)
+            if total > cap:
+                self._too_large("response body (counted after decompression)")
+            pieces.append(piece)
+        self._resp.release()
+        return b"".join(pieces)
+
+    def _too_large(self, what: str) -> NoReturn:
+        self._resp.close()  # the rest is never read: the connection cannot be reused
+        raise APIResponseValidationError(
+            f"{what} is larger than max_response_bytes ({self._cap} bytes); "
+            "raise rawgpt.Limits(max_response_bytes=...) to accept it"
+        )
 
     async def next_chunk(self) -> bytes:
         """Whatever bytes have arrived (waiting up to the read timeout); b"" at the end."""
@@ -240,6 +280,7 @@ class Transport:
         proxy: Proxy | None = None,
     ) -> None:
         self._limits = limits
+        self._cap = limits.max_response_bytes
         self._timeout = client_timeout(timeout)
         self._tls = tls
         self._proxy = proxy
@@ -374,7 +415,7 @@ class Transport:
         except _MAPPED as exc:
             error = _mapped(exc, secret, "while sending the request")
         else:
-            return RawResponse(resp, secret)
+            return RawResponse(resp, secret, self._cap)
         raise error
 
     async def close(self) -> None:

@@ -9,6 +9,10 @@ size split at any byte, and it returns the events completed so far::
             handle(ev.event, ev.data)
     dec.close()  # end of stream: an event without its final blank line is dropped
 
+``SSEDecoder(max_event_bytes=n)`` bounds what it holds between feeds: a line
+without its line end, or an event without its blank line, growing past ``n``
+bytes raises ``EventTooLargeError`` (default 16 MiB; ``None`` for no bound).
+
 Parsing follows the WHATWG HTML "event stream interpretation" rules: lines end with
 LF, CRLF or CR (a CRLF split across two feeds counts once); a UTF-8 BOM at the very
 start of the stream is skipped; lines starting with ":" are comments; a line without a
@@ -28,10 +32,22 @@ bytearray and only the new chunk is searched for a line end, so the work stays l
 
 from __future__ import annotations
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+from typing import NoReturn
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "EventTooLargeError", "SSEDecoder", "ServerSentEvent"]
 
 _BOM = "\ufeff"
 _EOL = (0x0A, 0x0D)  # LF, CR
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+_NO_BOUND = 1 << 62
+
+
+class EventTooLargeError(ValueError):
+    """A line or an event grew past the decoder's ``max_event_bytes`` before it ended."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an SSE line or event grew past max_event_bytes ({limit} bytes)")
+        self.limit = limit
 
 
 class ServerSentEvent:
@@ -71,9 +87,27 @@ class ServerSentEvent:
 class SSEDecoder:
     """Incremental event-stream parser: ``feed()`` bytes, get ``ServerSentEvent``s."""
 
-    __slots__ = ("_at_start", "_data", "_event", "_id", "_pending", "_retry", "_skip_lf")
+    __slots__ = (
+        "_at_start",
+        "_data",
+        "_event",
+        "_held",
+        "_id",
+        "_max",
+        "_pending",
+        "_retry",
+        "_skip_lf",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES) -> None:
+        """``max_event_bytes``: the most bytes of one unfinished line or event held
+        between feeds; past it ``feed`` raises EventTooLargeError (None: no bound)."""
+        if max_event_bytes is None:
+            max_event_bytes = _NO_BOUND
+        elif type(max_event_bytes) is not int or max_event_bytes < 1:
+            got = repr(max_event_bytes)
+            raise ValueError(f"max_event_bytes must be an int >= 1 or None, got {got}")
+        self._max = max_event_bytes
         self._reset()
 
     def _reset(self) -> None:
@@ -84,6 +118,25 @@ class SSEDecoder:
         self._event: str | None = None
         self._id: str | None = None  # the last event id; outlives each event
         self._retry: int | None = None
+        self._held = 0  # bytes of the unfinished event in the text of earlier feeds
+
+    def _too_large(self) -> NoReturn:
+        limit = self._max
+        self._reset()  # drop what is held: the caller cannot go on with this stream
+        raise EventTooLargeError(limit)
+
+    def _bound_event(self, text: str) -> None:
+        """An event is still open after ``text``: count its bytes, raise past the bound."""
+        cut = text.rfind("\n\n")  # the last blank line: the open event starts after it
+        if cut != -1:
+            held = len(text) - cut - 2
+        elif text[0] == "\n":  # a blank first line
+            held = len(text) - 1
+        else:  # the event began in an earlier feed
+            held = self._held + len(text)
+        self._held = held
+        if held + len(self._pending) > self._max:
+            self._too_large()
 
     def feed(self, chunk: bytes | bytearray) -> list[ServerSentEvent]:
         """Consume ``chunk`` and return the events it completes (often none)."""
@@ -107,17 +160,23 @@ class SSEDecoder:
                 cut = cr
             if cut == -1:
                 pending += chunk
+                if len(pending) + self._held > self._max:
+                    self._too_large()
                 return []
         end = cut + 1
         if pending:
             pending += chunk[:end]
             text = pending.decode("utf-8", "replace")
-            self._pending = bytearray(chunk[end:])
+            self._pending = pending = bytearray(chunk[end:])
+            if len(pending) > self._max:
+                self._too_large()
         elif end == size:
             text = chunk.decode("utf-8", "replace")
         else:
             text = chunk[:end].decode("utf-8", "replace")
             pending += chunk[end:]
+            if len(pending) > self._max:
+                self._too_large()
         if end == size and chunk[cut] == 0x0D:
             self._skip_lf = True  # the next feed may begin with this CR's LF
         if self._at_start:
@@ -158,6 +217,10 @@ class SSEDecoder:
         self._data = data
         self._event = event
         self._retry = retry
+        if data:  # an event left open: bound what it holds
+            self._bound_event(text)
+        elif self._held:
+            self._held = 0
         return events
 
     def close(self) -> list[ServerSentEvent]:

@@ -29,6 +29,7 @@ def test_defaults() -> None:
         0,
         30.0,
     )
+    assert (lim.max_response_bytes, lim.max_event_bytes) == (64 * 2**20, 16 * 2**20)
 
 
 # --------------------------------------------------------------------------- Timeout
@@ -115,11 +116,26 @@ def test_limits_smallest_valid() -> None:
         ({"keepalive_expiry": 0}, "keepalive_expiry"),
         ({"keepalive_expiry": -1.0}, "keepalive_expiry"),
         ({"keepalive_expiry": math.nan}, "keepalive_expiry"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+        ({"max_event_bytes": -1}, "max_event_bytes"),
     ],
 )
 def test_limits_validation(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Limits(**kwargs)
+
+
+@pytest.mark.parametrize("field", ["max_response_bytes", "max_event_bytes"])
+@pytest.mark.parametrize("value", [True, 1.5, "1000", None])
+def test_limits_caps_must_be_ints(field: str, value: object) -> None:
+    with pytest.raises(TypeError, match=field):
+        Limits(**{field: value})  # type: ignore[arg-type]
+
+
+def test_limits_caps_replace() -> None:
+    lim = Limits().replace(max_response_bytes=1024, max_event_bytes=512)
+    assert (lim.max_response_bytes, lim.max_event_bytes) == (1024, 512)
+    assert lim.max_connections == 100
 
 
 def test_limits_is_frozen() -> None:
@@ -139,6 +155,7 @@ def test_config_values_pickle_copy_and_repr() -> None:
         assert pickle.loads(pickle.dumps(value)) == value
         assert copy.deepcopy(value) == value and hash(copy.copy(value)) == hash(value)
     assert repr(values[1]) == (
-        "Limits(max_connections=7, max_connections_per_host=2, keepalive_expiry=3.0)"
+        "Limits(max_connections=7, max_connections_per_host=2, keepalive_expiry=3.0, "
+        "max_response_bytes=67108864, max_event_bytes=16777216)"
     )
     assert Timeout(1, 2) != Limits() and Timeout(1, 2) != (1, 2, None)

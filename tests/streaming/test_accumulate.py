@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from rawgpt import _schema
-from rawgpt._accumulate import accumulate, finished
+from rawgpt._accumulate import Merged, accumulate, finished
 
 TOP = {
     "id": "chatcmpl-abc",
@@ -330,3 +330,139 @@ def test_legacy_function_call_arguments_are_concatenated() -> None:
     ]
     message = accumulate(chunks)["choices"][0]["message"]
     assert message["function_call"] == {"name": "f", "arguments": '{"a": 1}'}
+
+
+# ----------------------------------------------------------------- one rule for every field
+
+
+def test_reasoning_content_pieces_are_concatenated() -> None:
+    """vLLM, DeepSeek and llama.cpp stream the reasoning in ``reasoning_content``."""
+    chunks = [
+        ck(part(role="assistant", content="", reasoning_content=None)),
+        ck(part(reasoning_content="Let me ")),
+        ck(part(reasoning_content="think.")),
+        ck(part(content="Hi", reasoning_content=None)),
+        ck(part(finish_reason="stop")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message["reasoning_content"] == "Let me think."
+    assert message["content"] == "Hi"
+
+
+def test_openrouter_reasoning_and_its_details_merge() -> None:
+    """OpenRouter: ``reasoning`` text, and ``reasoning_details`` pieces by index whose
+    type and format repeat in every piece."""
+    detail = {"type": "reasoning.text", "format": "unknown", "index": 0}
+    chunks = [
+        ck(part(role="assistant", content="", reasoning="Let me ")),
+        ck(part(reasoning="think.", reasoning_details=[{**detail, "text": "Let me "}])),
+        ck(part(reasoning_details=[{**detail, "text": "think."}])),
+        ck(part(content="ok", finish_reason="stop")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message["reasoning"] == "Let me think."
+    assert message["reasoning_details"] == [
+        {"type": "reasoning.text", "format": "unknown", "text": "Let me think."}
+    ]
+
+
+def test_audio_pieces_merge() -> None:
+    """Audio output: the id once, data and transcript concatenated, expires_at the latest."""
+    chunks = [
+        ck(part(role="assistant", content=None, audio={"id": "audio_1", "transcript": "Hel"})),
+        ck(part(audio={"id": "audio_1", "data": "AAAA", "transcript": "lo"})),
+        ck(
+            part(audio={"data": "BBBB", "expires_at": 1}),
+        ),
+        ck(part(audio={"id": "audio_1", "expires_at": 2, "transcript": "!"})),
+        ck(part(finish_reason="stop")),
+    ]
+    message = accumulate(chunks)["choices"][0]["message"]
+    assert message["audio"] == {
+        "id": "audio_1",
+        "transcript": "Hello!",
+        "data": "AAAABBBB",
+        "expires_at": 2,
+    }
+    assert message["content"] is None
+
+
+def test_fields_rawgpt_does_not_know_follow_the_rule() -> None:
+    """Strings concatenate, numbers and bools keep the latest, lists of tokens extend,
+    objects merge field by field; a choice's own fields keep the latest non-null."""
+    chunks = [
+        ck(part(x_text="a", x_count=1, x_flag=False, x_list=[1], x_obj={"id": "o", "t": "p"})),
+        {**ck(part(x_text="b", x_count=2, x_list=[2, 3], x_obj={"id": "o2", "t": "q"})), "z": 1},
+        ck({**part(finish_reason="stop", x_flag=True), "stop_reason": 7, "native": "end"}),
+        ck({**part(), "stop_reason": None}),
+    ]
+    choice = accumulate(chunks)["choices"][0]
+    assert choice["message"] == {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "x_text": "ab",
+        "x_count": 2,
+        "x_flag": True,
+        "x_list": [1, 2, 3],
+        "x_obj": {"id": "o", "t": "pq"},
+    }
+    assert (choice["finish_reason"], choice["stop_reason"], choice["native"]) == ("stop", 7, "end")
+
+
+def test_a_tool_call_id_in_every_chunk_is_kept_once_and_an_empty_later_name_ignored() -> None:
+    call = {"index": 0, "id": "call_A", "type": "function"}
+    chunks = [
+        ck(part(tool_calls=[{**call, "function": {"name": "get_weather", "arguments": ""}}])),
+        ck(part(tool_calls=[{**call, "function": {"name": "", "arguments": '{"a"'}}])),
+        ck(part(tool_calls=[{**call, "function": {"name": None, "arguments": ": 1}"}}])),
+        ck(part(finish_reason="tool_calls")),
+    ]
+    [merged] = accumulate(chunks)["choices"][0]["message"]["tool_calls"]
+    assert merged == {
+        "id": "call_A",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"a": 1}'},
+    }
+
+
+def test_a_custom_tool_call_keeps_its_type() -> None:
+    first = {"index": 0, "id": "c", "type": "custom", "custom": {"name": "sql", "input": "SEL"}}
+    chunks = [
+        ck(part(tool_calls=[first])),
+        ck(part(tool_calls=[{"index": 0, "custom": {"input": "ECT 1"}}])),
+    ]
+    [call] = accumulate(chunks)["choices"][0]["message"]["tool_calls"]
+    assert call["type"] == "custom"
+    assert call["custom"] == {"name": "sql", "input": "SELECT 1"}
+
+
+def test_merged_one_chunk_at_a_time_holds_no_chunk() -> None:
+    """Merged keeps what the chunks add up to: a long text in many pieces comes out
+    whole, and what it holds does not grow by a list entry per piece."""
+    merged = Merged()
+    words = [f"w{i} " for i in range(5000)]
+    merged.add(ck(part(role="assistant", content="")))
+    for word in words:
+        merged.add(ck(part(content=word, logprobs={"content": [{"token": word}]})))
+    merged.add(ck(part(finish_reason="stop"), usage=USAGE))
+    assert merged.count == 5002 and merged.finished and merged.usage == USAGE
+    held = merged.choices[0]["message"]["content"]
+    assert len(held) <= 257  # pieces are joined as they come, not kept one by one
+    result = merged.result()
+    choice = result["choices"][0]
+    assert choice["message"]["content"] == "".join(words)
+    assert [t["token"] for t in choice["logprobs"]["content"]] == words
+    assert result["usage"] == USAGE and result["id"] == TOP["id"]
+
+
+def test_a_result_shares_nothing_with_what_is_merged_after_it() -> None:
+    merged = Merged()
+    merged.add(ck(part(content="a", tool_calls=[{"index": 0, "function": {"arguments": "["}}])))
+    first = merged.result()
+    first["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = "changed"
+    merged.add(ck(part(content="b", tool_calls=[{"index": 0, "function": {"arguments": "]"}}])))
+    second = merged.result()
+    assert second["choices"][0]["message"]["content"] == "ab"
+    assert second["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == "[]"
+    assert first["choices"][0]["message"]["content"] == "a"

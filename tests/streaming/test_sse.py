@@ -8,13 +8,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from rawgpt.sse import ServerSentEvent, SSEDecoder
+from rawgpt.sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 E = ServerSentEvent
 
 
-def decode(chunks: Sequence[bytes | bytearray]) -> list[ServerSentEvent]:
-    dec = SSEDecoder()
+def decode(
+    chunks: Sequence[bytes | bytearray], max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES
+) -> list[ServerSentEvent]:
+    dec = SSEDecoder(max_event_bytes)
     events: list[ServerSentEvent] = []
     for chunk in chunks:
         events += dec.feed(chunk)
@@ -296,3 +298,80 @@ def test_server_sent_event_record() -> None:
     assert ev != ("t", "d", "1", 10)
     assert repr(ev) == "ServerSentEvent(event='t', data='d', id='1', retry=10)"
     assert not hasattr(ev, "__dict__")
+
+
+# --------------------------------------------------------------------------- max_event_bytes
+
+
+@pytest.mark.parametrize(("raw", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_bound_no_event_passes_changes_nothing(
+    raw: bytes, expected: list[ServerSentEvent]
+) -> None:
+    bound = max(1, len(raw))
+    for i in range(len(raw) + 1):
+        assert decode([raw[:i], raw[i:]], bound) == expected, f"split at byte {i}"
+    assert decode([raw[i : i + 1] for i in range(len(raw))], bound) == expected
+
+
+def test_a_line_past_the_bound_raises_and_the_decoder_starts_afresh() -> None:
+    dec = SSEDecoder(max_event_bytes=100)
+    assert dec.feed(b"data: " + b"a" * 94) == []  # 100 bytes held: not past the bound
+    with pytest.raises(EventTooLargeError, match=r"max_event_bytes \(100 bytes\)") as info:
+        dec.feed(b"a")
+    assert info.value.limit == 100
+    assert isinstance(info.value, ValueError)
+    assert dec.feed(b"data: ok\n\n") == [E(data="ok")]  # what was held is dropped
+
+
+def test_an_event_past_the_bound_raises() -> None:
+    """Data lines without the blank line that ends their event: 15 bytes a feed."""
+    dec = SSEDecoder(max_event_bytes=100)
+    for _ in range(6):
+        assert dec.feed(b"data: 12345678\n") == []
+    with pytest.raises(EventTooLargeError):
+        dec.feed(b"data: 12345678\n")
+
+
+def test_a_line_completed_by_a_feed_counts_with_its_event() -> None:
+    dec = SSEDecoder(max_event_bytes=100)
+    assert dec.feed(b"data: " + b"a" * 60) == []
+    with pytest.raises(EventTooLargeError):
+        dec.feed(b"b" * 40 + b"\ndata: c")  # a 107-byte line, its event still open
+
+
+def test_events_at_the_bound_pass_under_any_split_and_one_byte_less_fails() -> None:
+    """Each event's text before its blank line is 100 bytes: a bound of 100 never trips
+    (the count is exact, whatever the feeds), 99 does once a feed ends after that text."""
+    one = b"data: " + b"x" * 93 + b"\n"
+    assert len(one) == 100
+    raw = (one + b"\n") * 30
+    rng = random.Random(7)
+    for _ in range(200):
+        cuts = sorted(rng.randint(0, len(raw)) for _ in range(rng.randint(1, 40)))
+        chunks = [raw[a:b] for a, b in itertools.pairwise([0, *cuts, len(raw)])]
+        assert len(decode(chunks, 100)) == 30, f"cuts {cuts}"
+    with pytest.raises(EventTooLargeError):
+        decode([one, b"\n"], 99)
+    # Events kept apart: each open event is counted from its own start.
+    assert len(decode([raw[:150], raw[150:310], raw[310:]], 100)) == 30
+
+
+def test_the_default_bound_is_16_mib_and_none_means_none() -> None:
+    assert DEFAULT_MAX_EVENT_BYTES == 16 * 1024 * 1024
+    piece = b"a" * (1024 * 1024)
+    dec = SSEDecoder()
+    assert dec.feed(b"data: ") == []
+    with pytest.raises(EventTooLargeError):
+        for _ in range(16):
+            dec.feed(piece)
+    dec = SSEDecoder(None)
+    assert dec.feed(b"data: ") == []
+    for _ in range(17):
+        assert dec.feed(piece) == []
+    assert dec.feed(b"\n\n")[0].data == "a" * 17 * 1024 * 1024
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "100"])
+def test_a_bad_bound_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="max_event_bytes"):
+        SSEDecoder(value)  # type: ignore[arg-type]

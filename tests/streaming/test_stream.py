@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import re
+import subprocess
+import sys
+import tracemalloc
 import warnings
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 import rawgpt
-from rawgpt._streaming import _SLICE
+from rawgpt._mock.responses import default_reply
+from rawgpt._streaming import _HELD, _SLICE
 from rawgpt.testing import MockServer
 
 from ..conftest import KEY, MESSAGES, connector_of
+from ..loopback import RawServer, chunk, head, write_all
 
 
 async def stream(c: rawgpt.AsyncClient, **kw: Any) -> rawgpt.AsyncStream:
@@ -207,3 +216,120 @@ async def test_a_stream_read_whole_is_decoded_a_slice_at_a_time() -> None:
                 pieces.append(chunk.choices[0].delta.content or "")
     assert max(sizes) > 4 * _SLICE  # reads larger than a slice happened
     assert "".join(pieces) == plain.choices[0].message.content and s.completed
+
+
+# --------------------------------------------------------------------------- what a stream holds
+
+
+def reasoning_and_audio_events() -> bytes:
+    """A stream as vLLM/DeepSeek (reasoning_content), OpenRouter (reasoning) and audio
+    output send it, two choices interleaved."""
+
+    def event(index: int, finish: str | None = None, **delta: Any) -> bytes:
+        part = {"index": index, "delta": delta, "finish_reason": finish}
+        return b"data: " + orjson.dumps({"id": "c1", "model": "m", "choices": [part]}) + b"\n\n"
+
+    return b"".join(
+        [
+            event(0, role="assistant", content=""),
+            event(1, role="assistant", content=None, audio={"id": "audio_1", "transcript": "Hi"}),
+            event(0, reasoning_content="Let me ", reasoning="Let me "),
+            event(1, audio={"id": "audio_1", "data": "AAAA", "transcript": " there"}),
+            event(0, reasoning_content="think.", reasoning="think."),
+            event(1, audio={"data": "BBBB", "expires_at": 1700000000}),
+            event(0, "stop", content="Done"),
+            event(1, "stop"),
+            b"data: [DONE]\n\n",
+        ]
+    )
+
+
+async def test_reasoning_and_audio_deltas_merge_through_a_stream() -> None:
+    body = reasoning_and_audio_events()
+
+    async def respond(w: asyncio.StreamWriter) -> None:
+        h = head(content_type="text/event-stream", transfer_encoding="chunked")
+        await write_all(w, h, *(chunk(body[i : i + 50]) for i in range(0, len(body), 50)))
+        await write_all(w, b"0\r\n\r\n")
+
+    async with RawServer(respond) as srv:
+        c = rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url)
+        async with c, await stream(c) as s:
+            async for _ in s:
+                pass
+    final = s.get_final_completion()
+    thought, spoken = final.choices[0].message, final.choices[1].message
+    assert thought.content == "Done"
+    assert thought.to_dict()["reasoning_content"] == "Let me think."
+    assert thought.to_dict()["reasoning"] == "Let me think."
+    assert spoken.audio.id == "audio_1"
+    assert spoken.audio.data == "AAAABBBB"
+    assert spoken.audio.transcript == "Hi there"
+    assert spoken.audio.expires_at == 1700000000
+
+
+async def test_a_long_stream_still_reports_its_usage_and_finish_reason() -> None:
+    """More chunks than a stream holds unmerged: the usage event reads the merged ones."""
+    events: list[rawgpt.RequestEvent] = []
+    server_chunks = 3 * _HELD
+    async with MockServer(stream_chunks=server_chunks) as srv:
+        c = rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url)
+        c.add_hook(events.append)
+        async with c:
+            plain = await c.chat.completions.create(model="m", messages=MESSAGES)
+            s = await stream(c, stream_options={"include_usage": True})
+            async with s:
+                n = sum([1 async for _ in s])
+    assert n > server_chunks
+    final = s.get_final_completion()
+    assert final.choices[0].message.content == plain.choices[0].message.content
+    assert final.usage.total_tokens == plain.usage.total_tokens
+    last = events[-1]
+    assert last.stream and last.finish_reason == "stop"
+    assert last.completion_tokens == plain.usage.completion_tokens
+
+
+def mock_server_process(*args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``rawgpt mock-server`` in its own process (its memory is not the client's)."""
+    root = str(Path(rawgpt.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "rawgpt", "mock-server", "--port", "0", *args]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    match = re.search(r"(http://\S+/v1)", line)
+    if match is None:
+        proc.kill()
+        raise AssertionError(f"mock-server did not start: {line!r}")
+    return proc, match.group(1)
+
+
+async def test_a_60000_chunk_stream_holds_its_merge_not_its_chunks() -> None:
+    """60,000 small deltas: the stream's peak memory is that of the merged completion
+    (a few MB), not of every chunk it gave out (about 1 KB each, 60 MB)."""
+    chunks = 60_000
+    proc, base_url = await asyncio.to_thread(mock_server_process, "--stream-chunks", str(chunks))
+    try:
+        async with rawgpt.AsyncClient(api_key=KEY, base_url=base_url) as c:
+            tracemalloc.start()
+            try:
+                s = await stream(c)
+                n = 0
+                async with s:
+                    async for _ in s:
+                        n += 1
+                final = s.get_final_completion()
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert n >= chunks and s.completed
+    content = final.choices[0].message.content
+    assert len(content) == len(default_reply(chunks))
+    assert content == default_reply(chunks)
+    print(f"peak traced memory: {peak / 2**20:.1f} MiB")
+    assert peak < 15 * 2**20, f"peak {peak / 2**20:.1f} MiB"
