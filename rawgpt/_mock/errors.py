@@ -55,7 +55,7 @@ STREAM_ERROR = error_body(
 
 
 def invalid_api_key(key: str) -> bytes:
-    shown = f"{key[:3]}***{key[-4:]}" if len(key) > 8 else "***"
+    shown = f"{key[:3]}***{key[-4:]}" if len(key) >= 20 else "***"  # as OpenAI shows it
     return error_body(
         f"Incorrect API key provided: {shown}. You can find your API key at "
         "https://platform.openai.com/account/api-keys.",

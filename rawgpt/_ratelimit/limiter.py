@@ -11,8 +11,10 @@ the random generator are injectable, so tests run on a fake clock.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
@@ -106,6 +108,7 @@ class RateLimiter:
         self._every = learn_every
         self._forget_after = forget_after
         self._states: dict[Hashable, KeyState] = {}
+        _live.add(self)
 
     def now(self) -> float:
         """The limiter's clock."""
@@ -273,6 +276,20 @@ class RateLimiter:
         """What the limiter knows now, per (base_url, model)."""
         now = self._clock()
         return {state.name: state.snapshot(now) for state in self._states.values()}
+
+
+_live: weakref.WeakSet[RateLimiter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts afresh: the parent's in-flight requests, waiters and timers
+    (on the parent's loop) would otherwise hold the child's slow-start window forever."""
+    for limiter in list(_live):
+        limiter._states.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def too_large_error(name: str, cost: int, limit: float) -> RequestTooLargeError:

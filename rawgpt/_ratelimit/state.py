@@ -1,6 +1,6 @@
 """The limiter's state for one (base_url, model): buckets, slow start, cool-down, breaker.
 
-Pure bookkeeping on an explicit clock; the waiting lives in ``_ratelimit``. Before
+Pure bookkeeping on an explicit clock; the waiting lives in ``limiter``. Before
 the first rate-limit headers arrive nothing is known, so it starts like TCP slow
 start: one probe in flight, and (while no headers come) a window that doubles with
 each success and halves on a 429. Headers switch it to two buckets, requests and
@@ -255,10 +255,12 @@ class KeyState:
         if not (self.rpm or self.tpm):
             self.window = min(self.window * 2, MAX_WINDOW)
             return
+        # charged so far, at most a bucket's worth: a client running for hours that forgot
+        # its limits starts from empty, not a minute in debt
         if self.rpm:
-            self.requests = Bucket(self.rpm, self.rpm - self.req_charged, now)
+            self.requests = Bucket(self.rpm, self.rpm - min(self.req_charged, self.rpm), now)
         if self.tpm:
-            self.tokens = Bucket(self.tpm, self.tpm - self.tok_charged, now)
+            self.tokens = Bucket(self.tpm, self.tpm - min(self.tok_charged, self.tpm), now)
             self.size_confirmed = True
         self.learned = True
 
@@ -373,7 +375,7 @@ def snapshot(
     cooldown: float,
     breaker: CircuitBreaker | None,
 ) -> dict[str, Any]:
-    """What ``client.rate_limits`` shows for one (base_url, model), in process or shared:
+    """What ``limiter.snapshot()`` shows for one (base_url, model), in process or shared:
     ``requests``/``tokens`` are (limit, level now) when known."""
     return {
         "learned": learned,

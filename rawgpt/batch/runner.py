@@ -188,7 +188,7 @@ async def run_batch(
     shard: Shard | str | None = None,
     **settings: Any,
 ) -> BatchSummary:
-    """Run ``requests`` into ``output`` (see the module docstring); the summary.
+    """Run ``requests`` into ``output`` (see the ``rawgpt.batch`` docstring); the summary.
 
     Pass a ``client``, or the AsyncClient settings (``api_key=``, ``base_url=``,
     ``rate_limiter=``, ``prices=`` ...) to run on a client of its own.

@@ -748,3 +748,31 @@ async def test_try_acquire_leaves_an_open_breaker_to_acquire(fake: FakeClock) ->
         assert ticket is not None
         rl.release(ticket, error=APIConnectionError("down"))
     assert snap(rl)["breaker"] == "open" and rl.try_acquire(KEY, 1) is None
+
+
+def test_a_forked_child_starts_with_no_limiter_state() -> None:
+    """A request in flight when the process forks is the parent's: in the child the
+    slow-start window (one request until headers come) must not wait for it forever."""
+    import os
+
+    rl = RateLimiter()
+
+    async def in_flight() -> Ticket:
+        return await rl.acquire(KEY, 1)  # the probe: the window is full until it returns
+
+    ticket = asyncio.run(in_flight())
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+
+            async def again() -> None:
+                await asyncio.wait_for(rl.acquire(KEY, 1), timeout=2)
+
+            asyncio.run(again())
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    rl.release(ticket, {})

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import random
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +35,7 @@ from ..bucket import Bucket
 from ..estimate import TokenCounter
 from ..headers import cool_down, usable_limits
 from ..limiter import RateLimiter
-from ..state import FORGET_AFTER, Ticket
+from ..state import FORGET_AFTER, INF, Ticket
 from .queue import POLL, Queue, SharedTicket
 from .scripts import Released, Scripts
 
@@ -125,6 +127,13 @@ class RedisRateLimiter:
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the queues belong to
         self._probe: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # releases on their way to Redis
+        _live.add(self)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's connection, queues and reports are not ours."""
+        self._scripts.forget()
+        self._queues.clear()
+        self._loop, self._probe, self._tasks = None, None, set()
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter({self._where!r}, namespace={self.namespace!r})"
@@ -260,7 +269,9 @@ class RedisRateLimiter:
             state.tpm = _share(view.limit_tokens, n, self.tpm)
             state.requests = None if state.rpm is None else Bucket(state.rpm, 0, now)
             state.tokens = None if state.tpm is None else Bucket(state.tpm, 0, now)
-            state.size_limit = view.token_limit if view.size_confirmed else None
+            # too large only for the whole limit, once confirmed; the share only paces
+            limit = view.token_limit
+            state.size_limit = limit if view.size_confirmed and limit is not None else INF
             state.learned = True
 
     async def _reconnect(self) -> None:
@@ -291,6 +302,18 @@ class RedisRateLimiter:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+_live: weakref.WeakSet[RedisRateLimiter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for limiter in list(_live):
+        limiter._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _log_lessons(name: str, released: Released, cool: float) -> None:

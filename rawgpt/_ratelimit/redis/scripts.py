@@ -55,10 +55,12 @@ local tl, tv, ts = tonumber(f[5]), tonumber(f[6]), tonumber(f[7])
 local rc, tc = tonumber(f[8]) or 0, tonumber(f[9]) or 0
 local cd, win, ft = tonumber(f[10]) or 0, tonumber(f[11]) or 1, tonumber(f[12]) or 0
 local la, szc, szp = tonumber(f[13]) or 0, f[14] == '1', tonumber(f[15]) or 0
-for _, lease in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
-  ft = ft - tonumber(string.match(lease, ':(%S+)$'))  -- a lapsed lease's tokens
+local lapsed = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
+if #lapsed > 0 then  -- their tokens leave the count at once: some answers return unsaved
+  for _, lease in ipairs(lapsed) do ft = ft - tonumber(string.match(lease, ':(%S+)$')) end
+  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  redis.call('HSET', s, 'ft', string.format('%.17g', math.max(0, ft)))
 end
-redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
 
 local function g(x) return string.format('%.17g', x) end
 local function refill(limit, level, stamp)
@@ -235,9 +237,9 @@ elseif learned and ok and sent and known and la > 0 and now - la > a[23] then
 elseif not learned and sent and known then
   if limited then
     win = math.max(1, math.floor(win / 2))
-  elseif ok and (a[14] > 0 or a[15] > 0) then
-    if a[14] > 0 then rl, rv, rs = a[14], clamp(a[14] - rc, a[14]), now end
-    if a[15] > 0 then tl, tv, ts, szc = a[15], clamp(a[15] - tc, a[15]), now, true end
+  elseif ok and (a[14] > 0 or a[15] > 0) then  -- at most a bucket's worth charged already
+    if a[14] > 0 then rl, rv, rs = a[14], a[14] - math.min(rc, a[14]), now end
+    if a[15] > 0 then tl, tv, ts, szc = a[15], a[15] - math.min(tc, a[15]), now, true end
     learned = true
   elseif ok then
     win = math.min(win * 2, 4096)
@@ -249,7 +251,7 @@ if a[21] == 1 then  -- it tested the token limit
     tl = nil
     flags = flags + 16
     if not rl then learned = false end
-  elseif a[22] == 1 then  -- the server's own "Request too large": confirmed
+  elseif a[22] == 1 and tl and cost > tl then  -- the server's "Request too large": confirmed
     szc = true
   end
 end
@@ -500,6 +502,10 @@ class Scripts:
             return False
         self.healthy = True
         return True
+
+    def forget(self) -> None:
+        """In a forked child: the parent's connection is left to the parent, untouched."""
+        self._redis, self._loop, self._scripts = None, None, (None, None)
 
     async def aclose(self) -> None:
         redis, self._redis, self._loop = self._redis, None, None
