@@ -11,9 +11,11 @@ A server admits requests in another order than they were sent (they overtake
 each other on the way), and answers them in yet another. An answer's
 "remaining" counts what the server admitted before that request, which may be
 any part of what we had in flight. So one answer only bounds the server's
-level: at most "remaining" (refilled since), if the server had counted
-everything else of ours; at least that less every request sent after it and
-every earlier one still unanswered when it was sent, if it had counted none.
+level: at most "remaining" (refilled since we sent it), if the server had
+counted everything else of ours; at least "remaining" with no refill (it may
+have admitted the request just before answering) less every request sent after
+it and every earlier one still unanswered when it was sent, if it had counted
+none.
 The bucket keeps its own books (charged at admission, refilled by the clock)
 and an answer moves them only into those bounds: lowered to the upper one
 always, raised to the lower one only. So a level learned from an answer never
@@ -312,13 +314,14 @@ class KeyState:
                 after, ahead = self.req_charged - ticket.req_mark, ticket.req_ahead
             else:
                 after, ahead = self.tok_charged - ticket.tok_mark, ticket.tok_ahead
-            # the server's level at admission, refilled since, less a margin for the unseen
-            # gap between our send and the server's admission; at the lowest, less every
-            # request of ours it may not have counted yet
+            # At most: the server's level at admission, refilled since our send (it admitted
+            # the request no earlier), less a margin. At least: that level with no refill (it
+            # may have admitted the request just before answering), less every request of
+            # ours it may not have counted yet.
             rate = seen_limit / 60.0
             slack = 1 + rate * self.margin if self.margin else 0.0
             highest = seen_remaining + (now - ticket.at) * rate - slack
-            lowest = highest - after - ahead
+            lowest = seen_remaining - slack - after - ahead
             bucket = self.requests if kind == "requests" else self.tokens
             if bucket is None:
                 bucket = Bucket(limit, lowest, now)

@@ -212,7 +212,7 @@ for kind = 1, 2 do
     local slack = 0
     if margin > 0 then slack = 1 + rate * margin end
     local highest = left + elapsed * rate - slack
-    local level = highest - uncounted  -- the lowest the server can have: a new bucket's level
+    local level = left - slack - uncounted  -- the lowest it can have: a new bucket's level
     local old, cur, stamp
     if kind == 1 then old, cur, stamp = rl, rv, rs else old, cur, stamp = tl, tv, ts end
     if old then
