@@ -33,9 +33,8 @@ from ._errors import (
     snippet,
     status_error,
 )
-from ._hosts import is_loopback
 from ._models import Response
-from ._net import ProxyOption, SSLOption, proxy_for, tls_context
+from ._net import ProxyOption, SSLOption, is_loopback, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry

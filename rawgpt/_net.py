@@ -1,4 +1,5 @@
-"""Network settings, resolved once when a client is built: whom to trust, which proxy.
+"""Network settings, resolved once when a client is built: whom to trust, which proxy,
+and where a host points.
 
 - ``tls_context``: the certificates a client trusts. By default the system store
   plus ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as they are when the client is built
@@ -9,11 +10,15 @@
   ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (either case;
   the standard library's reading of them). ``.netrc`` plays no part. The
   credentials are split off the URL so that no message built from it names them.
+- ``is_loopback``: whether a host is this machine. The client warns when its key
+  would cross the network in clear, the mock server when it listens beyond this
+  machine.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import ssl
 import urllib.request
@@ -148,3 +153,21 @@ def _split(url: str | None, tunnel: bool, source: str) -> Proxy | None:
     if login is not None and ":" in login:
         raise ValueError(f"{source}: a proxy login cannot contain ':' ({shown!r})")
     return Proxy(shown, tunnel, login, password)
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1`` (brackets allowed, an IPv4-mapped
+    127.x too). Any other name is not: it resolves to who knows where. ``""`` and
+    ``0.0.0.0`` mean every interface, so not loopback either."""
+    if not host:
+        return False
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(name.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback

@@ -41,12 +41,12 @@ from aiohttp.http import RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
-from ._hosts import is_loopback
 from ._mock.dispatch import Dispatcher, Options, Pending, RecordedRequest
 from ._mock.faults import parse_fault
 from ._mock.limits import Clock, RateLimiter
 from ._mock.responses import default_reply
 from ._mock.writer import MockStats
+from ._net import is_loopback
 
 __all__ = ["MockServer", "MockStats", "RecordedRequest"]
 

@@ -115,3 +115,13 @@ def test_families_keep_their_parts_to_themselves() -> None:
                 if not target.startswith(family + ".") or name.startswith(family):
                     continue
                 assert name in outsiders, f"{name} imports {target}, a part of {family}"
+
+
+def test_the_top_levels_stay_small() -> None:
+    """Families live in subpackages: the package's top level shows the architecture."""
+    entries = [p for p in PACKAGE.iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= 24, sorted(p.name for p in entries)
+    benchmarks = PACKAGE.parent / "benchmarks"
+    if benchmarks.is_dir():  # a source checkout (the wheel ships the package only)
+        names = [p.name for p in benchmarks.iterdir() if p.name not in ("__pycache__", "results")]
+        assert len(names) <= 12, sorted(names)
