@@ -194,17 +194,18 @@ class Merged:
         }
 
 
-def accumulate(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``chat.completion`` dict that the given ``chat.completion.chunk`` dicts add up to."""
+def _merged(chunks: list[dict[str, Any]]) -> Merged:
     merged = Merged()
     for chunk in chunks:
         merged.add(chunk)
-    return merged.result()
+    return merged
+
+
+def accumulate(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``chat.completion`` dict that the given ``chat.completion.chunk`` dicts add up to."""
+    return _merged(chunks).result()
 
 
 def finished(chunks: list[dict[str, Any]]) -> bool:
     """Whether every choice seen has a finish_reason (a clean end without [DONE])."""
-    merged = Merged()
-    for chunk in chunks:
-        merged.add(chunk)
-    return merged.finished
+    return _merged(chunks).finished
