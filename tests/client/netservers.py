@@ -13,6 +13,7 @@ import contextlib
 import ssl
 import subprocess
 from pathlib import Path
+from typing import Self
 
 import orjson
 
@@ -90,18 +91,40 @@ def response(status: int, body: bytes = b"", extra: str = "") -> bytes:
     ).encode() + body
 
 
-class RawServer:
+class _Loopback:
+    """A server on a free loopback port for ``async with``; subclasses write ``_serve``
+    (one connection) and call ``_track`` in it, so leaving waits for their handlers."""
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        await _finish(self._tasks)
+
+
+class RawServer(_Loopback):
     """Answers every request with ``answer``; counts connections (TLS ones before the
     handshake) and requests."""
 
     def __init__(self, answer: bytes = b"", tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.answer = answer or response(200, ANSWER)
         self.tls = tls
         self.connections = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def base_url(self) -> str:
@@ -122,27 +145,14 @@ class RawServer:
         finally:
             writer.close()
 
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-        await _finish(self._tasks)
-
-
-class Proxy:
+class Proxy(_Loopback):
     """A forward proxy: absolute-URI requests for http:// targets, CONNECT tunnels for
     https:// ones. It records each request line and the headers it received."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[tuple[str, dict[str, str]]] = []
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -177,17 +187,6 @@ class Proxy:
             pass
         finally:
             writer.close()
-
-    async def __aenter__(self) -> Proxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-        await _finish(self._tasks)
 
 
 def _track(tasks: set[asyncio.Task[None]]) -> None:
