@@ -28,7 +28,7 @@ from ._errors import (
     RequestTooLargeError,
     UnprocessableEntityError,
 )
-from ._models import ListView, Response, View
+from .types import ListView, Response, View
 from ._ratelimit import RateLimiter
 from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from . import _schema
 from ._config import DEFAULT_BASE_URL, Limits, Timeout
 from ._errors import (
     APIError,
@@ -33,13 +32,13 @@ from ._errors import (
     snippet,
     status_error,
 )
-from ._models import Response
 from ._net import ProxyOption, SSLOption, is_loopback, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
 from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
 from ._streaming import AsyncStream
 from ._transport import RawResponse, Transport
+from .types import Object, Response
 from ._usage import RequestEvent, Usage, event_from
 from ._version import user_agent
 
@@ -141,6 +140,12 @@ class AsyncClient:
     @property
     def max_retries(self) -> int:
         return self.retry.max_retries
+
+    @property
+    def rate_limits(self) -> dict[str, dict[str, Any]]:
+        """What the rate limiter knows now, per (base_url, model): the limits learned from
+        the headers, what remains, what waits and what is in flight ({} without a limiter)."""
+        return {} if self.rate_limiter is None else self.rate_limiter.snapshot()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -330,7 +335,7 @@ class AsyncClient:
         attempts: int,
         limited: int,
         secret: str,
-    ) -> AsyncStream:
+    ) -> AsyncStream[Any]:
         """An event-stream answer: the stream records the call in the usage when it ends."""
         _log(path, raw.status, attempts - 1, start, secret)
         on_end = functools.partial(
@@ -375,14 +380,14 @@ class AsyncClient:
         timeout: Timeout | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-    ) -> Response:
+    ) -> Object:
         """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
         if body.get("stream"):
             raise ValueError("post() reads JSON answers; stream with chat.completions.create()")
-        result: Response = await self._request(
+        result: Object = await self._request(
             path,
             body,
-            shape=_schema.OPEN,
+            shape=Object,
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -507,4 +512,4 @@ def _parse(content: bytes, shape: type[Response], raw: RawResponse, stream: bool
         raise APIResponseValidationError(f"response body is not a JSON object: {kind}")
     if stream:
         raise APIResponseValidationError("asked for a stream, got a JSON body")
-    return shape(obj, raw.headers.get("x-request-id"))
+    return shape(obj, None, raw.headers)

@@ -7,12 +7,16 @@ is, so parameters newer than this release work without one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from . import _schema
 from ._config import Timeout
-from ._models import Response
 from ._streaming import AsyncStream
+from .types import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from .types.params import ChatCompletionCreateParams, EmbeddingCreateParams
 
 # The client's request loop: (path, body, *, shape, stream, timeout, extra_headers, extra_query)
 Send = Callable[..., Awaitable[Any]]
@@ -67,8 +71,8 @@ class AsyncCompletions:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> AsyncStream: ...
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> AsyncStream[ChatCompletionChunk]: ...
     @overload
     async def create(
         self,
@@ -78,8 +82,19 @@ class AsyncCompletions:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> Response: ...
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion: ...
+    @overload
+    async def create(
+        self,
+        *,
+        stream: bool,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
     async def create(
         self,
         *,
@@ -88,13 +103,13 @@ class AsyncCompletions:
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> Response | AsyncStream:
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion; with ``stream=True``, an AsyncStream of chunks."""
         body = build_body("chat.completions.create", params, ("model", "messages"), extra_body)
         return await self._send(  # type: ignore[no-any-return]
             "/chat/completions",
             body,
-            shape=_schema.CHAT_COMPLETION,
+            shape=ChatCompletion,
             stream=bool(body.get("stream")),
             timeout=timeout,
             extra_headers=extra_headers,
@@ -122,16 +137,17 @@ class AsyncEmbeddings:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> Response:
+        **params: Unpack[EmbeddingCreateParams],
+    ) -> CreateEmbeddingResponse:
         """Create embeddings for ``input`` with ``model``."""
-        body = build_body("embeddings.create", params, ("model", "input"), extra_body)
+        required = ("model", "input")
+        body = build_body("embeddings.create", params, required, extra_body)  # type: ignore[arg-type]
         if body.get("stream"):
             raise ValueError("embeddings.create() does not stream")
         return await self._send(  # type: ignore[no-any-return]
             "/embeddings",
             body,
-            shape=_schema.EMBEDDINGS,
+            shape=CreateEmbeddingResponse,
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -18,15 +18,26 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ._client import AsyncClient
-from ._models import Response, View
+from ._config import Timeout
 from ._streaming import AsyncStream
+from .types import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse, Object
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from ._config import Limits
+    from ._ratelimit import Limiter
+    from ._retry import Retry
+    from ._usage import RequestEvent, Usage
+    from .types.params import ChatCompletionCreateParams, ClientOptions, EmbeddingCreateParams
 
 T = TypeVar("T")
+Chunk = TypeVar("Chunk")
 
 
 async def _shut(client: AsyncClient) -> None:
@@ -85,21 +96,21 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Stream:
+class Stream(Generic[Chunk]):
     """A streamed chat completion as a plain iterator; ``with`` it to be sure it closes."""
 
-    def __init__(self, stream: AsyncStream, runner: _LoopThread) -> None:
+    def __init__(self, stream: AsyncStream[Chunk], runner: _LoopThread) -> None:
         self._stream = stream
         self._run = runner.run
-        self._batch: list[View] = []
+        self._batch: list[Chunk] = []
         self._pos = 0
         self.request_id = stream.request_id
         self.headers = stream.headers
 
-    def __iter__(self) -> Iterator[View]:
+    def __iter__(self) -> Iterator[Chunk]:
         return self
 
-    def __next__(self) -> View:
+    def __next__(self) -> Chunk:
         if self._pos >= len(self._batch):
             self._batch = self._run(self._stream.take_ready())
             self._pos = 0
@@ -113,7 +124,7 @@ class Stream:
         """Stop reading and release the connection."""
         self._run(self._stream.close())
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Stream[Chunk]:
         return self
 
     def __exit__(
@@ -125,7 +136,7 @@ class Stream:
     def completed(self) -> bool:
         return self._stream.completed
 
-    def get_final_completion(self) -> Response:
+    def get_final_completion(self) -> ChatCompletion:
         """The chunks merged into one chat completion (the stream must have ended)."""
         return self._stream.get_final_completion()
 
@@ -138,6 +149,39 @@ class _Completions:
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[True],
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> Stream[ChatCompletionChunk]: ...
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[False] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion: ...
+    @overload
+    def create(
+        self,
+        *,
+        stream: bool,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ChatCompletionCreateParams],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
     def create(self, **kwargs: Any) -> Any:
         """Create a chat completion; with ``stream=True``, a Stream of chunks."""
         c = self._client
@@ -153,16 +197,31 @@ class _Embeddings:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def create(self, **kwargs: Any) -> Response:
+    def create(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[EmbeddingCreateParams],
+    ) -> CreateEmbeddingResponse:
         """Create embeddings."""
-        return self._client._call(self._client._async.embeddings.create(**kwargs))
+        coro = self._client._async.embeddings.create(
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            extra_query=extra_query,
+            **params,
+        )
+        return self._client._call(coro)
 
 
 class Client:
     """The blocking client: the same keywords and calls as AsyncClient."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        self._async = AsyncClient(**kwargs)
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        self._async = AsyncClient(**options)
         self._loop_thread: _LoopThread | None = None
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize[Any, Client] | None = None
@@ -181,10 +240,26 @@ class Client:
         self._loop_thread = None
         self._finalizer = None
 
-    def __getattr__(self, name: str) -> Any:  # base_url, timeout, retry, limits, ...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._async, name)
+    if TYPE_CHECKING:  # read from the async client (below), typed for the checker
+        base_url: str
+        organization: str | None
+        project: str | None
+        timeout: Timeout
+        limits: Limits
+        retry: Retry
+        max_retries: int
+        rate_limiter: Limiter | None
+        rate_limits: dict[str, dict[str, Any]]
+        usage: Usage
+
+        def add_hook(self, hook: Callable[[RequestEvent], None]) -> None: ...
+
+    else:
+
+        def __getattr__(self, name: str) -> Any:  # base_url, timeout, retry, limits, ...
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return getattr(self._async, name)
 
     @property
     def api_key(self) -> Any:
@@ -210,9 +285,20 @@ class Client:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._runner().run(coro)
 
-    def post(self, path: str, body: Mapping[str, Any], **kwargs: Any) -> Response:
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> Object:
         """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
-        return self._call(self._async.post(path, body, **kwargs))
+        coro = self._async.post(
+            path, body, timeout=timeout, extra_headers=extra_headers, extra_query=extra_query
+        )
+        return self._call(coro)
 
     def close(self) -> None:
         """Close every connection (the rate limiter's too) and stop the loop thread."""

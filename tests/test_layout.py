@@ -102,6 +102,7 @@ FAMILIES = {
     "rawgpt._mock": ("rawgpt.testing",),  # the mock server's public face
     "rawgpt.batch": ("rawgpt.cli.batch",),  # the batch command drives the runner's parts
     "rawgpt.cli": (),
+    "rawgpt._streaming": (),
 }
 
 

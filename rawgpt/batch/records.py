@@ -32,7 +32,7 @@ from .._errors import (
     QuotaExceededError,
     RequestTooLargeError,
 )
-from .._models import Response
+from ..types import Response
 from .input import BadLine, Job
 
 ID_PREFIX = "batch_req_"

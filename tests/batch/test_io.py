@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 import rawgpt
-from rawgpt._models import Response
+from rawgpt.types import Response
 from rawgpt.batch import DuplicateCustomIdError
 from rawgpt.batch.input import BadLine, Job, parse_line, read_jobs, scan_input
 from rawgpt.batch.io import (

@@ -1,4 +1,4 @@
-"""Tests for rawgpt._models and rawgpt._schema: thin attribute views over parsed JSON."""
+"""Tests for rawgpt.types: thin attribute views over parsed JSON, typed like the SDK."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from rawgpt import _schema
-from rawgpt._models import ListView, Response, View
+from rawgpt import types
+from rawgpt.types import ListView, Response, View
 
 
 def completion_body() -> dict[str, Any]:
@@ -61,11 +61,11 @@ def tool_body() -> dict[str, Any]:
 
 
 def completion(body: dict[str, Any] | None = None, request_id: str | None = "req_1") -> Response:
-    return _schema.CHAT_COMPLETION(body if body is not None else completion_body(), request_id)
+    return types.ChatCompletion(body if body is not None else completion_body(), request_id)
 
 
 def chunk(body: dict[str, Any]) -> View:
-    return _schema.CHAT_COMPLETION_CHUNK(body)
+    return types.ChatCompletionChunk(body)
 
 
 # --------------------------------------------------------------------------- attribute access
@@ -179,20 +179,22 @@ def test_plain_view_has_no_schema() -> None:
 
 
 def test_tool_calls_are_wrapped_at_depth() -> None:
-    r = completion(tool_body())
+    body = tool_body()
+    del body["choices"][0]["message"]["tool_calls"][0]["type"]
+    r = completion(body)
     calls = r.choices[0].message.tool_calls
     assert isinstance(calls, ListView)
     assert len(calls) == 2
     assert calls[0].id == "call_1"
-    assert calls[0].type == "function"
+    assert calls[1].type == "function"
     assert calls[0].function.name == "get_weather"
     assert orjson.loads(calls[0].function.arguments) == {"city": "Paris"}
     assert calls[1].function.name == "get_time"
     assert r.choices[0].message.content is None
     # shapes carry through lists: a missing known field of a tool call reads None
-    assert calls[0].index is None
+    assert calls[0].type is None
     with pytest.raises(AttributeError, match="nmae"):
-        _ = calls[0].function.nmae
+        _ = calls[0].function.nmae  # type: ignore[attr-defined]
 
 
 def test_logprobs_are_wrapped() -> None:
@@ -222,7 +224,7 @@ def test_embeddings_shape() -> None:
         "model": "text-embedding-3-small",
         "usage": {"prompt_tokens": 2, "total_tokens": 2},
     }
-    r = _schema.EMBEDDINGS(body, "req_e")
+    r = types.CreateEmbeddingResponse(body, "req_e")
     assert r.data[0].embedding == [0.1, -0.2]
     assert r.data[0].index == 0
     assert r.usage.prompt_tokens == 2
@@ -318,7 +320,7 @@ def test_repr_contains_the_class_name_and_data() -> None:
     assert text.startswith("ChatCompletion(")
     assert "chatcmpl-123" in text
     assert repr(r.choices[0].message).startswith("ChatCompletionMessage(")
-    assert repr(r.usage).startswith("Usage(")
+    assert repr(r.usage).startswith("CompletionUsage(")
     c = chunk({"choices": [{"index": 0, "delta": {"content": "x"}}]})
     assert repr(c).startswith("ChatCompletionChunk(")
     assert repr(c.choices[0].delta).startswith("ChoiceDelta(")
@@ -394,7 +396,7 @@ def test_body_field_named_request_id_does_not_shadow_the_header() -> None:
 
 def test_copy_and_deepcopy() -> None:
     body = completion_body()
-    v = _schema.CHAT_COMPLETION(body)
+    v = types.ChatCompletion(body)
     shallow = copy.copy(v)
     assert shallow == v
     assert shallow.to_dict() is body

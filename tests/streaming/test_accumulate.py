@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from rawgpt import _schema
-from rawgpt._accumulate import Merged, accumulate, finished
+from rawgpt import types
+from rawgpt._streaming.accumulate import Merged, accumulate, finished
 
 TOP = {
     "id": "chatcmpl-abc",
@@ -301,7 +301,7 @@ def test_result_reads_through_the_completion_view() -> None:
         ck(part(finish_reason="stop")),
         ck(usage=USAGE),
     ]
-    r = _schema.CHAT_COMPLETION(accumulate(chunks), "req_1")
+    r = types.ChatCompletion(accumulate(chunks), "req_1")
     assert r.choices[0].message.content == "Hi"
     assert r.choices[0].message.tool_calls is None
     assert r.choices[0].finish_reason == "stop"

@@ -13,13 +13,11 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
-from . import _schema
-from ._accumulate import Merged
-from ._errors import (
+from .._errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
@@ -27,9 +25,12 @@ from ._errors import (
     snippet,
     status_error,
 )
-from ._models import Response, View
-from ._transport import RawResponse
-from .sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
+from .._transport import RawResponse
+from ..sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
+from ..types import ChatCompletion, ChatCompletionChunk
+from .accumulate import Merged
+
+T = TypeVar("T")
 
 _DRAIN_BYTES = 65536
 # A whole stream can arrive in one read (a fast server, a busy client): decode it in
@@ -44,8 +45,12 @@ _DRAIN_SECONDS = 2.0
 OnEnd = Callable[[dict[str, Any], float | None, BaseException | None], None]
 
 
-class AsyncStream:
-    """The chunks of one streamed chat completion; ``async with`` it to be sure it closes."""
+class AsyncStream(Generic[T]):
+    """The chunks of one streamed chat completion; ``async with`` it to be sure it closes.
+
+    Typed like the SDK's ``AsyncStream[ChatCompletionChunk]``; ``headers`` are the
+    answer's headers (read-only, case-insensitive), ``request_id`` its x-request-id.
+    """
 
     def __init__(
         self,
@@ -71,10 +76,10 @@ class AsyncStream:
         self.headers: Mapping[str, str] = raw.headers
         self.request_id: str | None = raw.headers.get("x-request-id")
 
-    def __aiter__(self) -> AsyncStream:
+    def __aiter__(self) -> AsyncStream[T]:
         return self
 
-    async def __anext__(self) -> View:
+    async def __anext__(self) -> T:
         while True:
             if self._pos < len(self._events):
                 event = self._events[self._pos]
@@ -121,7 +126,7 @@ class AsyncStream:
                 raise too_large from None
             self._pos = 0
 
-    async def take_ready(self) -> list[View]:
+    async def take_ready(self) -> list[T]:
         """The next chunk and every chunk already decoded behind it ([] at the end).
 
         Lets the blocking Stream cross threads once per network read, not per chunk.
@@ -143,7 +148,7 @@ class AsyncStream:
                 break
         return out
 
-    def _chunk(self, data: str) -> View:
+    def _chunk(self, data: str) -> T:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -161,7 +166,7 @@ class AsyncStream:
         if self.first_chunk_at is None:
             self.first_chunk_at = time.monotonic()
         self._chunks.append(obj)
-        return _schema.CHAT_COMPLETION_CHUNK(obj)
+        return ChatCompletionChunk(obj)  # type: ignore[return-value]
 
     def _error_from(self, data: str, parsed: Any = None) -> APIStatusError:
         if parsed is None:
@@ -257,7 +262,7 @@ class AsyncStream:
         if not self._closed:
             self._fail()
 
-    async def __aenter__(self) -> AsyncStream:
+    async def __aenter__(self) -> AsyncStream[T]:
         return self
 
     async def __aexit__(
@@ -277,7 +282,7 @@ class AsyncStream:
         """True once the stream ended properly ([DONE] or every choice finished)."""
         return self._complete
 
-    def get_final_completion(self) -> Response:
+    def get_final_completion(self) -> ChatCompletion:
         """The chunks merged into one chat completion (the stream must have ended).
 
         Every delta merges: content, refusal and any other text (``reasoning_content``,
@@ -290,4 +295,4 @@ class AsyncStream:
                 + ("was closed early" if self._closed else "is still open")
             )
         self._merge()
-        return _schema.CHAT_COMPLETION(self._merged.result(), self.request_id)
+        return ChatCompletion(self._merged.result(), headers=self.headers)
