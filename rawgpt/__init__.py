@@ -28,12 +28,12 @@ from ._errors import (
     RequestTooLargeError,
     UnprocessableEntityError,
 )
-from .types import ListView, Response, View
 from ._ratelimit import RateLimiter
 from ._resources import NOT_GIVEN, NotGiven
 from ._retry import Retry
 from ._streaming import AsyncStream
 from ._usage import ModelUsage, RequestEvent, Usage
+from .types import ListView, Response, View
 
 if TYPE_CHECKING:
     from ._ratelimit.redis import RedisRateLimiter

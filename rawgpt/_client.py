@@ -38,9 +38,9 @@ from ._resources import AsyncChat, AsyncEmbeddings
 from ._retry import Retry
 from ._streaming import AsyncStream
 from ._transport import RawResponse, Transport
-from .types import Object, Response
 from ._usage import RequestEvent, Usage, event_from
 from ._version import user_agent
+from .types import Object, Response
 
 ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
 

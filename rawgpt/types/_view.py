@@ -105,7 +105,7 @@ _SEPARATORS = str.maketrans("[]|,", "    ")
 def _discriminator(cls: type[View]) -> str | None:
     """The value of ``type`` a class declares, from ``type: Literal["value"]``."""
     for klass in cls.__mro__:
-        annotation = klass.__dict__.get("__annotations__", {}).get("type")
+        annotation = klass.__dict__.get("__annotations__", {}).get("type")  # noqa: RUF063 (no inspect import)
         if annotation is not None:
             if annotation.startswith("Literal[") and annotation.count('"') == 2:
                 return str(annotation.split('"')[1])

@@ -9,7 +9,6 @@ import orjson
 import pytest
 
 import rawgpt
-from rawgpt.types import Response
 from rawgpt.batch import DuplicateCustomIdError
 from rawgpt.batch.input import BadLine, Job, parse_line, read_jobs, scan_input
 from rawgpt.batch.io import (
@@ -21,6 +20,7 @@ from rawgpt.batch.io import (
 )
 from rawgpt.batch.progress import BatchSummary, Progress, summary_lines
 from rawgpt.batch.records import LINE_START, bad_input, failure, not_ours, success
+from rawgpt.types import Response
 
 REC = b'{"id":"batch_req_1","custom_id":"%s","response":null,"error":{"code":"c","message":"m"}'
 REC += b',"line":1}\n'  # an errors-file line
