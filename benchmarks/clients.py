@@ -156,8 +156,8 @@ class RawGPT:
         r = await self._client.chat.completions.create(
             model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS
         )
-        content: str = r.choices[0].message.content
-        return content
+        content = r.choices[0].message.content
+        return content or ""  # as the SDK client below does
 
     async def stream(self) -> tuple[str, float]:
         first = 0.0

@@ -19,19 +19,20 @@ async def test_create_returns_views_over_the_body(
     r = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=50)
     assert isinstance(r.choices[0].message.content, str) and r.choices[0].message.content
     assert r.choices[0].finish_reason == "stop"
+    assert r.usage is not None
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens > 0
     assert r.choices[0].message.tool_calls is None
     assert r.request_id and r.request_id.startswith("req_")
     d = r.to_dict()
     assert d is r.to_dict() and d["model"] == "gpt-4o-mini"
     with pytest.raises(AttributeError, match="contnet"):
-        _ = r.choices[0].message.contnet
+        _ = r.choices[0].message.contnet  # type: ignore[attr-defined]  # the typo is the point
 
 
 async def test_keywords_pass_into_the_body_unchanged(
     client: rawgpt.AsyncClient, server: MockServer
 ) -> None:
-    await client.chat.completions.create(
+    await client.chat.completions.create(  # type: ignore[call-overload]  # unknown keywords go into the body
         model="m",
         messages=MESSAGES,
         seed=7,
@@ -60,7 +61,9 @@ async def test_keywords_pass_into_the_body_unchanged(
 
 
 async def test_not_given_keys_are_left_out(client: rawgpt.AsyncClient, server: MockServer) -> None:
-    await client.chat.completions.create(model="m", messages=MESSAGES, temperature=rawgpt.NOT_GIVEN)
+    await client.chat.completions.create(  # type: ignore[call-overload]  # NOT_GIVEN is not in the param types
+        model="m", messages=MESSAGES, temperature=rawgpt.NOT_GIVEN
+    )
     assert "temperature" not in server.requests[-1].body
 
 
@@ -79,7 +82,9 @@ async def test_unserializable_body_fails_before_sending(
     client: rawgpt.AsyncClient, server: MockServer
 ) -> None:
     with pytest.raises(TypeError, match="JSON"):
-        await client.chat.completions.create(model="m", messages=MESSAGES, stop={1, 2})
+        await client.chat.completions.create(  # type: ignore[call-overload]  # a set, to fail serializing
+            model="m", messages=MESSAGES, stop={1, 2}
+        )
     assert server.requests == []
 
 
@@ -221,6 +226,7 @@ async def test_client_survives_a_new_event_loop(server: MockServer) -> None:
     def other_loop() -> None:
         async def call() -> None:
             r = await c.chat.completions.create(model="m", messages=MESSAGES)
+            assert r.choices[0].message.content is not None
             results.append(r.choices[0].message.content)
             await c.close()
 

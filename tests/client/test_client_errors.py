@@ -10,11 +10,12 @@ import pytest
 
 import rawgpt
 from rawgpt.testing import MockServer
+from rawgpt.types import ChatCompletion
 
 from ..conftest import KEY, MESSAGES, FakeSleep
 
 
-async def create(c: rawgpt.AsyncClient) -> rawgpt.Response:
+async def create(c: rawgpt.AsyncClient) -> ChatCompletion:
     return await c.chat.completions.create(model="m", messages=MESSAGES)
 
 

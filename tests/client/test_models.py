@@ -60,11 +60,13 @@ def tool_body() -> dict[str, Any]:
     return body
 
 
-def completion(body: dict[str, Any] | None = None, request_id: str | None = "req_1") -> Response:
+def completion(
+    body: dict[str, Any] | None = None, request_id: str | None = "req_1"
+) -> types.ChatCompletion:
     return types.ChatCompletion(body if body is not None else completion_body(), request_id)
 
 
-def chunk(body: dict[str, Any]) -> View:
+def chunk(body: dict[str, Any]) -> types.ChatCompletionChunk:
     return types.ChatCompletionChunk(body)
 
 
@@ -79,7 +81,9 @@ def test_attribute_access_at_every_depth() -> None:
     assert r.choices[0].message.role == "assistant"
     assert r.choices[0].finish_reason == "stop"
     assert r.choices[0].index == 0
+    assert r.usage is not None
     assert r.usage.total_tokens == 12
+    assert r.usage.prompt_tokens_details is not None
     assert r.usage.prompt_tokens_details.cached_tokens == 0
     assert r.system_fingerprint == "fp_1"
 
@@ -98,7 +102,9 @@ def test_known_but_missing_fields_read_as_none() -> None:
     assert message.audio is None
     assert message.annotations is None
     assert r.service_tier is None
+    assert r.usage is not None
     assert r.usage.completion_tokens_details is None
+    assert r.usage.prompt_tokens_details is not None
     assert r.usage.prompt_tokens_details.audio_tokens is None
 
 
@@ -133,15 +139,16 @@ def test_usage_chunk_with_empty_choices() -> None:
     )
     assert len(c.choices) == 0
     assert list(c.choices) == []
+    assert c.usage is not None
     assert c.usage.total_tokens == 3
 
 
 def test_typo_raises_attribute_error_naming_the_field() -> None:
     message = completion().choices[0].message
     with pytest.raises(AttributeError, match="contnet"):
-        _ = message.contnet
+        _ = message.contnet  # type: ignore[attr-defined]  # the typo is the point
     with pytest.raises(AttributeError) as info:
-        _ = completion().usgae
+        _ = completion().usgae  # type: ignore[attr-defined]  # the typo is the point
     assert "usgae" in str(info.value)
     assert "ChatCompletion" in str(info.value)
     assert not hasattr(message, "contnet")
@@ -149,8 +156,10 @@ def test_typo_raises_attribute_error_naming_the_field() -> None:
 
 
 def test_typo_on_nested_usage_raises() -> None:
+    usage = completion().usage
+    assert usage is not None  # so the AttributeError below is the typo's, not None's
     with pytest.raises(AttributeError, match="total_token"):
-        _ = completion().usage.total_token
+        _ = usage.total_token  # type: ignore[attr-defined]  # the typo is the point
 
 
 def test_unknown_field_present_in_the_body_reads() -> None:
@@ -158,14 +167,14 @@ def test_unknown_field_present_in_the_body_reads() -> None:
     body["brand_new_field"] = {"nested": [1, 2]}
     body["choices"][0]["message"]["reasoning_content"] = "thinking..."
     r = completion(body)
-    assert r.brand_new_field.nested == [1, 2]
-    assert r.choices[0].message.reasoning_content == "thinking..."
+    assert r.brand_new_field.nested == [1, 2]  # type: ignore[attr-defined]  # not in the class: read from the body
+    assert r.choices[0].message.reasoning_content == "thinking..."  # type: ignore[attr-defined]  # ditto
 
 
 def test_undescribed_object_is_open_body_keys_only() -> None:
     body = completion_body()
     body["extra"] = {"a": 1}
-    extra = completion(body).extra
+    extra = completion(body).extra  # type: ignore[attr-defined]  # not in the class: read from the body
     assert extra.a == 1
     with pytest.raises(AttributeError, match="'b'"):
         _ = extra.b
@@ -173,9 +182,9 @@ def test_undescribed_object_is_open_body_keys_only() -> None:
 
 def test_plain_view_has_no_schema() -> None:
     v = View({"x": 1})
-    assert v.x == 1
+    assert v.x == 1  # type: ignore[attr-defined]  # a plain View reads any body key
     with pytest.raises(AttributeError):
-        _ = v.y
+        _ = v.y  # type: ignore[attr-defined]  # absent from the body
 
 
 def test_tool_calls_are_wrapped_at_depth() -> None:
@@ -192,7 +201,9 @@ def test_tool_calls_are_wrapped_at_depth() -> None:
     assert calls[1].function.name == "get_time"
     assert r.choices[0].message.content is None
     # shapes carry through lists: a missing known field of a tool call reads None
-    assert calls[0].type is None
+    # (read as object: the class types it Literal["function"], which this body breaks)
+    missing: object = calls[0].type
+    assert missing is None
     with pytest.raises(AttributeError, match="nmae"):
         _ = calls[0].function.nmae  # type: ignore[attr-defined]
 
@@ -210,7 +221,9 @@ def test_logprobs_are_wrapped() -> None:
         ]
     }
     lp = completion(body).choices[0].logprobs
+    assert lp is not None
     assert lp.refusal is None
+    assert lp.content is not None
     assert lp.content[0].token == "Hello"
     assert lp.content[0].logprob == -0.1
     assert lp.content[0].bytes == [72, 101]
@@ -229,7 +242,7 @@ def test_embeddings_shape() -> None:
     assert r.data[0].index == 0
     assert r.usage.prompt_tokens == 2
     with pytest.raises(AttributeError):
-        _ = r.data[0].embeddings
+        _ = r.data[0].embeddings  # type: ignore[attr-defined]  # the typo is the point
 
 
 # --------------------------------------------------------------------------- dict access & identity
@@ -241,6 +254,7 @@ def test_to_dict_returns_the_same_dict() -> None:
     assert r.to_dict() is body
     assert r.model_dump() is body
     assert r.choices[0].message.to_dict() is body["choices"][0]["message"]
+    assert r.usage is not None
     assert r.usage.to_dict() is body["usage"]
 
 
@@ -346,7 +360,7 @@ def test_list_view_sequence_protocol() -> None:
 
 
 def test_list_view_of_scalars() -> None:
-    lv = ListView([1, 2, 3], None)
+    lv: ListView[int] = ListView([1, 2, 3], None)
     assert list(lv) == [1, 2, 3]
     assert lv == [1, 2, 3]
     assert lv != [1, 2]
@@ -355,7 +369,7 @@ def test_list_view_of_scalars() -> None:
 
 
 def test_list_view_of_lists_wraps_inner_lists() -> None:
-    lv = ListView([[1, 2], [3]], None)
+    lv: ListView[ListView[int]] = ListView([[1, 2], [3]], None)
     assert isinstance(lv[0], ListView)
     assert lv[0][1] == 2
 
@@ -363,7 +377,7 @@ def test_list_view_of_lists_wraps_inner_lists() -> None:
 def test_list_view_equals_its_raw_list() -> None:
     # A ListView compares equal to the list it wraps, whatever the items are.
     raw = [{"index": 0, "message": {"content": "hi"}}]
-    lv = ListView(raw, None)
+    lv: ListView[View] = ListView(raw, None)
     assert lv == ListView(raw, None)
     assert lv == raw
 

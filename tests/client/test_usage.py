@@ -26,6 +26,7 @@ async def test_totals_hooks_and_log_records(
 
     client.add_hook(broken)  # a broken hook is logged, never raised
     r = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert r.usage is not None
     s = await client.chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
     )
@@ -62,6 +63,7 @@ async def test_prices_override_and_unknown_models(server: MockServer) -> None:
     ) as c:
         r = await c.chat.completions.create(model="my-model", messages=MESSAGES)
         await c.chat.completions.create(model="nobody-knows", messages=MESSAGES)
+    assert r.usage is not None
     want = (r.usage.prompt_tokens * 1.0 + r.usage.completion_tokens * 2.0) / 1e6
     assert c.usage.by_model["my-model"].cost_usd == pytest.approx(want)
     assert c.usage.by_model["nobody-knows"].unpriced_requests == 1

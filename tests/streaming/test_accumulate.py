@@ -305,6 +305,7 @@ def test_result_reads_through_the_completion_view() -> None:
     assert r.choices[0].message.content == "Hi"
     assert r.choices[0].message.tool_calls is None
     assert r.choices[0].finish_reason == "stop"
+    assert r.usage is not None
     assert r.usage.total_tokens == 14
     assert r.object == "chat.completion"
 

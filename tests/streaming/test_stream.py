@@ -20,13 +20,16 @@ import rawgpt
 from rawgpt._mock.responses import default_reply
 from rawgpt._streaming.chat import _HELD, _SLICE
 from rawgpt.testing import MockServer
+from rawgpt.types import ChatCompletionChunk
 
 from ..conftest import KEY, MESSAGES, connector_of
 from ..loopback import RawServer, chunk, head, write_all
 
 
-async def stream(c: rawgpt.AsyncClient, **kw: Any) -> rawgpt.AsyncStream:
-    return await c.chat.completions.create(model="m", messages=MESSAGES, stream=True, **kw)
+async def stream(c: rawgpt.AsyncClient, **kw: Any) -> rawgpt.AsyncStream[ChatCompletionChunk]:
+    s: rawgpt.AsyncStream[ChatCompletionChunk]  # **kw: Any leaves the overload undecided
+    s = await c.chat.completions.create(model="m", messages=MESSAGES, stream=True, **kw)
+    return s
 
 
 def open_connections(c: rawgpt.AsyncClient) -> int:
@@ -48,6 +51,7 @@ async def test_stream_chunks_add_up_to_the_plain_reply(client: rawgpt.AsyncClien
     final = s.get_final_completion()
     assert final.choices[0].message.content == plain.choices[0].message.content
     assert final.choices[0].finish_reason == "stop"
+    assert final.usage is not None and plain.usage is not None
     assert final.usage.total_tokens == plain.usage.total_tokens
     assert final.request_id == s.request_id
 
@@ -72,6 +76,7 @@ async def test_tool_calls_and_n_merge(client: rawgpt.AsyncClient) -> None:
     assert len(final.choices) == 2
     for got, want in zip(final.choices, plain.choices, strict=True):
         assert got.finish_reason == "tool_calls"
+        assert got.message.tool_calls is not None and want.message.tool_calls is not None
         call, want_call = got.message.tool_calls[0], want.message.tool_calls[0]
         assert call.function.name == "lookup"
         assert call.function.arguments == want_call.function.arguments
@@ -262,6 +267,7 @@ async def test_reasoning_and_audio_deltas_merge_through_a_stream() -> None:
     assert thought.content == "Done"
     assert thought.to_dict()["reasoning_content"] == "Let me think."
     assert thought.to_dict()["reasoning"] == "Let me think."
+    assert spoken.audio is not None
     assert spoken.audio.id == "audio_1"
     assert spoken.audio.data == "AAAABBBB"
     assert spoken.audio.transcript == "Hi there"
@@ -283,6 +289,7 @@ async def test_a_long_stream_still_reports_its_usage_and_finish_reason() -> None
     assert n > server_chunks
     final = s.get_final_completion()
     assert final.choices[0].message.content == plain.choices[0].message.content
+    assert final.usage is not None and plain.usage is not None
     assert final.usage.total_tokens == plain.usage.total_tokens
     last = events[-1]
     assert last.stream and last.finish_reason == "stop"
@@ -329,6 +336,7 @@ async def test_a_60000_chunk_stream_holds_its_merge_not_its_chunks() -> None:
             proc.stdout.close()
     assert n >= chunks and s.completed
     content = final.choices[0].message.content
+    assert content is not None
     assert len(content) == len(default_reply(chunks))
     assert content == default_reply(chunks)
     print(f"peak traced memory: {peak / 2**20:.1f} MiB")
