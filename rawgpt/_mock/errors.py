@@ -61,7 +61,10 @@ def error_event(head: dict[str, Any], *, flat: bool) -> bytes:
     """An SSE ``event: error`` carrying a server error after the fields of ``head``: nested
     under ``"error"`` as OpenAI sends it, or ``flat`` (``code``, ``message`` at the top
     level) as some compatible servers do."""
-    fields = {**head, **_SERVER_ERROR} if flat else {**head, "error": _SERVER_ERROR}
+    if flat:  # the event keeps its own "type": the error's fields but that one
+        fields = {**head, **{k: v for k, v in _SERVER_ERROR.items() if k != "type"}}
+    else:
+        fields = {**head, "error": _SERVER_ERROR}
     return b"event: error\ndata: " + orjson.dumps(fields) + b"\n\n"
 
 
