@@ -7,6 +7,9 @@ UTF-8 bytes, how a cut or cleanly ended stream closes, the error events' forms.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +20,8 @@ import pytest
 
 from rawgpt._mock.faults import parse_fault
 from rawgpt._mock.responses_api import REASONING_SUMMARY
+from rawgpt.cli import _parser
+from rawgpt.cli import mock as mock_cli
 from rawgpt.testing import MockServer
 
 from .conftest import CHAT, DROPPED, WEATHER, FakeClock, call, sse
@@ -488,3 +493,32 @@ async def test_auth_validation_and_the_request_log(http: aiohttp.ClientSession) 
         ]:
             status, body, _ = await call(http, srv, bad, path="/responses")
             assert status == 400 and body["error"]["param"] == param, bad
+
+
+async def test_cli_serves_responses_with_the_new_faults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["mock-server", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for kind in ("end:3", "stream_error_flat", "failed", "refusal"):
+        assert kind in shown
+    args = _parser().parse_args(["mock-server", "--port", "0", "--fault", "failed"])
+    task = asyncio.ensure_future(mock_cli.run(args))
+    try:
+        url = ""
+        for _ in range(500):
+            if match := re.search(r"http://\S+/v1", capsys.readouterr().out):
+                url = match.group(0)
+                break
+            await asyncio.sleep(0.01)
+        assert url, "the mock server never said where it listens"
+        client = openai.AsyncOpenAI(api_key="sk-test", base_url=url, max_retries=0)
+        async with client:
+            events = await events_of(client)
+            assert events[-1].type == "response.failed"
+            assert (await client.responses.create(**ASK)).output_text
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
