@@ -522,3 +522,15 @@ async def test_cli_serves_responses_with_the_new_faults(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_end_on_chat_closes_cleanly_without_done(
+    http: aiohttp.ClientSession, srv: MockServer
+) -> None:
+    async with http.post(
+        srv.base_url + "/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"x-mock-fault": "end:3"},
+    ) as resp:
+        events = sse(await resp.text())  # reads to a clean end: no exception
+    assert len(events) == 3 and "[DONE]" not in events
