@@ -13,7 +13,9 @@ fallback: for mypy and pyright a typo is an error.
 
 A field's annotation names the view class its objects (or list items) are read
 as; a union of view classes (``A | B``) picks the class by the object's
-``type`` field, from each class's ``type: Literal["..."]`` annotation.
+``type`` field, from each class's ``type: Literal["..."]`` annotation (an
+object without a ``type``, or with one newer than this release, reads as the
+union's first class).
 """
 
 from __future__ import annotations
@@ -68,18 +70,19 @@ def _field(name: str, cls: type[View] | None) -> property:
 
 def _union_field(name: str, pick: dict[Any, type[View]]) -> property:
     """A field whose objects are one of several view classes, told apart by ``type``
-    (an unknown ``type``, newer than this release, reads as a plain View)."""
+    (an object without one, or with one newer than this release, reads as the first)."""
+    first = next(iter(pick.values()))
 
     def get(self: View) -> Any:
         value: Any = self._d.get(name)
         kind = type(value)
         if kind is dict:
-            view = _new(pick.get(value.get("type"), View))
+            view = _new(pick.get(value.get("type"), first))
             view._d = value
             return view
         if kind is list:
             items = _new(UnionListView)
-            items._l, items._c, items._pick = value, None, pick
+            items._l, items._c, items._pick = value, first, pick
             return items
         return value
 
@@ -106,9 +109,10 @@ def _discriminator(cls: type[View]) -> str | None:
     """The value of ``type`` a class declares, from ``type: Literal["value"]``."""
     for klass in cls.__mro__:
         annotation = klass.__dict__.get("__annotations__", {}).get("type")  # noqa: RUF063 (no inspect import)
-        if annotation is not None:
-            if annotation.startswith("Literal[") and annotation.count('"') == 2:
-                return str(annotation.split('"')[1])
+        if annotation is not None:  # a string: "Literal['value']" (quotes as Python writes)
+            value = annotation.removeprefix("Literal[").removesuffix("]")
+            if value != annotation and value[:1] in ("'", '"') and value.count(value[0]) == 2:
+                return str(value[1:-1])
             return None
     return None
 
@@ -321,16 +325,17 @@ class ListView(Sequence[T]):
 
 
 class UnionListView(ListView[T]):
-    """A JSON array of objects of several view classes, each picked by its ``type``."""
+    """A JSON array of objects of several view classes, each picked by its ``type``
+    (``_c``, the first class, for an object without a known one)."""
 
     __slots__ = ("_pick",)
 
     def __init__(self, data: list[Any], pick: dict[Any, type[View]]) -> None:
-        self._l, self._c, self._pick = data, None, pick
+        self._l, self._c, self._pick = data, next(iter(pick.values())), pick
 
     def _one(self, value: Any) -> Any:
         if type(value) is dict:
-            return _wrap(value, self._pick.get(value.get("type"), View))
+            return _wrap(value, self._pick.get(value.get("type"), self._c))
         return _wrap(value, None)
 
     def __getitem__(self, index: int | slice) -> Any:

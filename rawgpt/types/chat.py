@@ -21,12 +21,35 @@ class Function(View):
     arguments: str
 
 
-class ChatCompletionMessageToolCall(View):
-    """A tool call in a completion's message."""
+class ChatCompletionMessageFunctionToolCall(View):
+    """A function tool call in a completion's message."""
 
     id: str
     type: Literal["function"]
     function: Function
+
+
+ChatCompletionMessageToolCall = ChatCompletionMessageFunctionToolCall  # the SDK's older name
+
+
+class Custom(View):
+    """What a custom tool call passes: the tool's name and its free-form input."""
+
+    name: str
+    input: str
+
+
+class ChatCompletionMessageCustomToolCall(View):
+    """A custom tool call in a completion's message."""
+
+    id: str
+    type: Literal["custom"]
+    custom: Custom
+
+
+ChatCompletionMessageToolCallUnion = (
+    ChatCompletionMessageFunctionToolCall | ChatCompletionMessageCustomToolCall
+)
 
 
 class FunctionCall(View):
@@ -67,7 +90,7 @@ class ChatCompletionMessage(View):
     role: Literal["assistant"]
     content: str | None
     refusal: str | None
-    tool_calls: ListView[ChatCompletionMessageToolCall] | None
+    tool_calls: ListView[ChatCompletionMessageToolCallUnion] | None
     function_call: FunctionCall | None
     audio: ChatCompletionAudio | None
     annotations: ListView[Annotation] | None
@@ -113,6 +136,7 @@ class CompletionTokensDetails(View):
     audio_tokens: int | None
     reasoning_tokens: int | None
     rejected_prediction_tokens: int | None
+    text_tokens: int | None
 
 
 class PromptTokensDetails(View):
@@ -120,6 +144,9 @@ class PromptTokensDetails(View):
 
     audio_tokens: int | None
     cached_tokens: int | None
+    cache_write_tokens: int | None
+    image_tokens: int | None
+    text_tokens: int | None
 
 
 class CompletionUsage(View):
@@ -143,6 +170,8 @@ class ChatCompletion(Response):
     usage: CompletionUsage | None
     system_fingerprint: str | None
     service_tier: str | None
+    metadata: View | None
+    moderation: View | None
 
 
 class ChoiceDeltaFunctionCall(View):
@@ -168,11 +197,21 @@ class ChoiceDeltaToolCall(View):
     function: ChoiceDeltaToolCallFunction | None
 
 
+class ChoiceDeltaAudio(View):
+    """A piece of a message's audio output."""
+
+    id: str | None
+    data: str | None
+    expires_at: int | None
+    transcript: str | None
+
+
 class ChoiceDelta(View):
     """What one chunk adds to a choice."""
 
     role: Literal["developer", "system", "user", "assistant", "tool"] | None
     content: str | None
+    audio: ChoiceDeltaAudio | None
     refusal: str | None
     tool_calls: ListView[ChoiceDeltaToolCall] | None
     function_call: ChoiceDeltaFunctionCall | None
@@ -198,3 +237,5 @@ class ChatCompletionChunk(View):
     usage: CompletionUsage | None
     system_fingerprint: str | None
     service_tier: str | None
+    moderation: View | None
+    obfuscation: str | None

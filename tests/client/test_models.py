@@ -189,23 +189,50 @@ def test_plain_view_has_no_schema() -> None:
 
 def test_tool_calls_are_wrapped_at_depth() -> None:
     body = tool_body()
-    del body["choices"][0]["message"]["tool_calls"][0]["type"]
+    del body["choices"][0]["message"]["tool_calls"][1]["id"]
     r = completion(body)
     calls = r.choices[0].message.tool_calls
     assert isinstance(calls, ListView)
     assert len(calls) == 2
-    assert calls[0].id == "call_1"
-    assert calls[1].type == "function"
-    assert calls[0].function.name == "get_weather"
-    assert orjson.loads(calls[0].function.arguments) == {"city": "Paris"}
-    assert calls[1].function.name == "get_time"
+    first, second = calls
+    assert first.type == "function" and second.type == "function"
+    assert first.id == "call_1"
+    assert first.function.name == "get_weather"
+    assert orjson.loads(first.function.arguments) == {"city": "Paris"}
+    assert second.function.name == "get_time"
     assert r.choices[0].message.content is None
     # shapes carry through lists: a missing known field of a tool call reads None
-    # (read as object: the class types it Literal["function"], which this body breaks)
-    missing: object = calls[0].type
+    # (read as object: the class types it str, which this body breaks)
+    missing: object = second.id
     assert missing is None
     with pytest.raises(AttributeError, match="nmae"):
-        _ = calls[0].function.nmae  # type: ignore[attr-defined]
+        _ = first.function.nmae  # type: ignore[attr-defined]
+
+
+def test_tool_calls_are_told_apart_by_type() -> None:
+    body = tool_body()
+    calls_body = body["choices"][0]["message"]["tool_calls"]
+    calls_body[1] = {"id": "call_2", "type": "custom", "custom": {"name": "sql", "input": "x"}}
+    calls_body.append({"id": "call_3", "function": {"name": "f", "arguments": "{}"}})
+    calls_body.append({"id": "call_4", "type": "newer_kind", "newer": {}})
+    calls = completion(body).choices[0].message.tool_calls
+    assert calls is not None
+    kinds = [type(c) for c in calls]
+    assert kinds == [
+        types.ChatCompletionMessageFunctionToolCall,
+        types.ChatCompletionMessageCustomToolCall,
+        types.ChatCompletionMessageFunctionToolCall,  # no type (some servers): the first
+        types.ChatCompletionMessageFunctionToolCall,  # a newer type: the first, fields pass
+    ]
+    assert [type(c) for c in calls[1:3]] == kinds[1:3]  # slices pick too
+    custom = calls[1]
+    assert isinstance(custom, types.ChatCompletionMessageCustomToolCall)
+    assert custom.custom.input == "x"
+    untyped = calls[2]
+    assert isinstance(untyped, types.ChatCompletionMessageFunctionToolCall)
+    assert untyped.function.name == "f" and untyped.type is None
+    newer: Any = calls[3]
+    assert newer.newer.to_dict() == {} and newer.function is None
 
 
 def test_logprobs_are_wrapped() -> None:
@@ -352,7 +379,9 @@ def test_list_view_sequence_protocol() -> None:
     assert calls[-1].id == "call_2"
     sliced = calls[0:1]
     assert isinstance(sliced, list)
-    assert len(sliced) == 1 and sliced[0].function.name == "get_weather"
+    assert len(sliced) == 1
+    assert isinstance(sliced[0], types.ChatCompletionMessageFunctionToolCall)
+    assert sliced[0].function.name == "get_weather"
     with pytest.raises(IndexError):
         _ = calls[2]
     assert bool(completion().choices) is True

@@ -78,6 +78,7 @@ async def test_tool_calls_and_n_merge(client: rawgpt.AsyncClient) -> None:
         assert got.finish_reason == "tool_calls"
         assert got.message.tool_calls is not None and want.message.tool_calls is not None
         call, want_call = got.message.tool_calls[0], want.message.tool_calls[0]
+        assert call.type == "function" and want_call.type == "function"
         assert call.function.name == "lookup"
         assert call.function.arguments == want_call.function.arguments
         assert call.id

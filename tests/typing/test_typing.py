@@ -33,9 +33,9 @@ def _mypy(tmp_path: Path) -> dict[str, set[tuple[int, str]]]:
     text = text.replace("import rawgpt as openai\n", "import openai\n")
     sdk.write_text(text.replace("from rawgpt.types.chat import", "from openai.types.chat import"))
     files = [HERE / "everyday.py", HERE / "extras.py", HERE / "mistakes.py", sdk]
+    flags = ["--strict", "--no-incremental", "--no-error-summary", "--show-absolute-path"]
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--hide-error-context"]
-        + ["--no-error-summary", "--show-absolute-path", *map(str, files)],
+        [sys.executable, "-m", "mypy", *flags, *map(str, files)],
         cwd=ROOT,
         capture_output=True,
         text=True,
