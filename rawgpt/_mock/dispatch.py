@@ -42,7 +42,7 @@ from .responses import (
     plan_chat,
     validate,
 )
-from .stream import chat_events, stream_script
+from .stream import chat_events, content_span, stream_script
 from .writer import HTML, Ctx, Drop, ResponseWriter, retry_headers
 
 _CHAT, _EMBEDDINGS, _MODELS = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
@@ -75,6 +75,7 @@ class Options:
     latency: float = 0.0
     jitter: float = 0.0
     interval: float = 0.0
+    first_token: float | None = None
     chunks: int | None = None
     reply: str = ""
     fail_rate: float = 0.0
@@ -99,7 +100,7 @@ class Dispatcher(ResponseWriter):
     """Serves one ``MockServer``."""
 
     def __init__(self, limiter: RateLimiter, options: Options) -> None:
-        super().__init__(limiter, options.interval)
+        super().__init__(limiter, options.interval, options.first_token)
         self.opts = options
         self.requests: list[RecordedRequest] = []
         self.faults: deque[Pending] = deque()
@@ -196,7 +197,8 @@ class Dispatcher(ResponseWriter):
             options = body.get("stream_options")
             usage = isinstance(options, dict) and options.get("include_usage") is True
             events = chat_events(plan, completion_id, created, self.opts.chunks, usage)
-            return await self.stream(ctx, stream_script(events, fault))
+            content = content_span(len(events), plan.n, usage)
+            return await self.stream(ctx, stream_script(events, fault, content))
         return await self.send(ctx, completion_json(plan, completion_id, created), fault)
 
     async def _embeddings(

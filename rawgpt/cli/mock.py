@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
         "admitted and answered out of order, each with the rate-limit headers of its admission",
     )
     p.add_argument("--chunk-interval-ms", type=float, default=0.0, help="pace of stream chunks")
+    p.add_argument(
+        "--first-token-ms",
+        type=float,
+        help="a model's pace: the first token this long after the headers, then one token "
+        "per --chunk-interval-ms (role, finish and [DONE] events unpaced)",
+    )
     p.add_argument("--stream-chunks", type=int, help="content chunks per streamed choice")
     p.add_argument("--reply", help="fixed reply text")
     p.add_argument("--fail-rate", type=float, default=0.0, help="fraction of random failures")
@@ -61,6 +67,7 @@ async def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         latency_jitter_ms=args.latency_jitter_ms,
         chunk_interval_ms=args.chunk_interval_ms,
+        first_token_ms=args.first_token_ms,
         stream_chunks=args.stream_chunks,
         reply=args.reply,
         fail_rate=args.fail_rate,
