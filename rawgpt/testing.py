@@ -84,8 +84,10 @@ class MockServer:
     carrying the rate-limit headers of its own admission, as OpenAI's do.
 
     ``chunk_interval_ms`` paces stream events. ``first_token_ms`` paces them as a
-    model server does: the role chunk goes with the headers, the first token after
-    ``first_token_ms``, each later token ``chunk_interval_ms`` after the one before,
+    model server does: the role chunk goes with the headers, the first token
+    ``first_token_ms`` after the request arrived (``latency_ms`` included), each later
+    token ``chunk_interval_ms`` after the one before (times kept from the arrival, so
+    lateness does not add up),
     and the finish, usage and ``[DONE]`` events right after the last token
     (``first_token_ms=80, chunk_interval_ms=10``: 50 tokens end at 570 ms).
     """

@@ -104,7 +104,8 @@ def pace(count: int, interval: float, first_token: float | None, content: range)
     Without ``first_token``: ``interval`` before every event but the first. With it, a
     model's pace: the role chunks go with the headers, ``first_token`` passes before the
     first event of ``content``, ``interval`` before each later one, and the finish,
-    usage and ``[DONE]`` events follow the last token at once.
+    usage and ``[DONE]`` events follow the last token at once (the writer keeps these
+    times from the request's arrival, not from the previous write).
     """
     if first_token is None:
         return [0.0] + [interval] * (count - 1) if count else []

@@ -160,12 +160,23 @@ class ResponseWriter:
             if stall_at is not None:
                 await self.pause(script.stall_seconds)
                 await resp.write(b"".join(events[split:]))
-        else:
-            delays = pace(len(events), self.interval, self.first_token, script.content)
+        elif self.first_token is None:
             for i, event in enumerate(events):
                 if i == stall_at:
                     await self.pause(script.stall_seconds)
-                await self.pause(delays[i])
+                if i:
+                    await self.pause(self.interval)
+                await resp.write(event)
+        else:  # a model's pace: each token at its time from the request's arrival, so
+            # neither timer lateness nor write time adds up over a long stream
+            delays = pace(len(events), self.interval, self.first_token, script.content)
+            due = ctx.started
+            for i, event in enumerate(events):
+                if i == stall_at:
+                    await self.pause(script.stall_seconds)
+                    due += script.stall_seconds
+                due += delays[i]
+                await self.pause(due - time.perf_counter())
                 await resp.write(event)
         if script.abort:
             raise Drop
