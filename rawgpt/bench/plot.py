@@ -7,7 +7,6 @@ says so before any request is sent.
 from __future__ import annotations
 
 import importlib.util
-
 from collections.abc import Callable
 
 from .record import Record
