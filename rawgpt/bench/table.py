@@ -77,4 +77,4 @@ def render(summaries: dict[str, Summary]) -> str:
         )
 
     rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in lines)]).rstrip() + "\n"
+    return "".join(text.rstrip() + "\n" for text in [line(header), rule, *map(line, lines)])
