@@ -41,7 +41,10 @@ def plot(path: str, runs: dict[str, ClientRun]) -> None:
         ax.set_xlabel(title)
         ax.set_ylabel("share of requests")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:
+            ax.legend()
+        else:  # plain requests have no tokens to time
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     ax = axes.flat[3]
     for name, run in runs.items():
         bins: dict[int, int] = {}
@@ -56,7 +59,8 @@ def plot(path: str, runs: dict[str, ClientRun]) -> None:
     ax.set_xlabel("seconds of measured load")
     ax.set_ylabel("output tokens/s")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.lines:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -46,7 +46,7 @@ def _rows(s: Summary) -> list[tuple[str, str, float | None]]:
         ),
     ]
     if s.goodput is not None:
-        slo = ", ".join(f"{k}<={num(v)}" for k, v in s.slo.items())
+        slo = ", ".join(f"{k}<={v:g}" for k, v in s.slo.items())
         rows.append((f"goodput ({slo})", f"{s.goodput:.1%}", None))
     failures = ", ".join(f"{name} {n}" for name, n in s.failures.items()) or "-"
     rows.append(("failures by type", failures, None))
