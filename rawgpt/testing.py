@@ -102,6 +102,14 @@ class MockServer:
     they were sent) and one after it is admitted and charged (some take longer
     than others, so answers come back in yet another order), each answer
     carrying the rate-limit headers of its own admission, as OpenAI's do.
+
+    ``chunk_interval_ms`` paces stream events. ``first_token_ms`` paces them as a
+    model server does: the role chunk goes with the headers, the first token
+    ``first_token_ms`` after the request arrived (``latency_ms`` included), each later
+    token ``chunk_interval_ms`` after the one before (times kept from the arrival, so
+    lateness does not add up),
+    and the finish, usage and ``[DONE]`` events right after the last token
+    (``first_token_ms=80, chunk_interval_ms=10``: 50 tokens end at 570 ms).
     """
 
     def __init__(
@@ -113,6 +121,7 @@ class MockServer:
         latency_jitter_ms: float = 0.0,
         stream_chunks: int | None = None,
         chunk_interval_ms: float = 0.0,
+        first_token_ms: float | None = None,
         reply: str | None = None,
         fail_rate: float = 0.0,
         fail_status: int = 500,
@@ -126,6 +135,7 @@ class MockServer:
         clock: Clock | None = None,
     ) -> None:
         _check(min(latency_ms, latency_jitter_ms, chunk_interval_ms) >= 0, "latencies must be >= 0")
+        _check(first_token_ms is None or first_token_ms >= 0, "first_token_ms must be >= 0")
         _check(stream_chunks is None or stream_chunks >= 1, "stream_chunks must be >= 1")
         _check(0.0 <= fail_rate <= 1.0, "fail_rate must be between 0 and 1")
         _check(0.0 <= fill <= 1.0, "fill must be between 0 and 1")
@@ -137,6 +147,7 @@ class MockServer:
             latency=latency_ms / 1000,
             jitter=latency_jitter_ms / 1000,
             interval=chunk_interval_ms / 1000,
+            first_token=None if first_token_ms is None else first_token_ms / 1000,
             chunks=stream_chunks,
             reply=default_reply(stream_chunks) if reply is None else reply,
             fail_rate=fail_rate,

@@ -101,6 +101,7 @@ FAMILIES = {
     "rawgpt._ratelimit": (),
     "rawgpt._mock": ("rawgpt.testing",),  # the mock server's public face
     "rawgpt.batch": ("rawgpt.cli.batch",),  # the batch command drives the runner's parts
+    "rawgpt.bench": ("rawgpt.cli.bench",),  # the bench command drives the measuring parts
     "rawgpt.cli": (),
     "rawgpt._streaming": (),
 }
@@ -116,6 +117,19 @@ def test_families_keep_their_parts_to_themselves() -> None:
                 if not target.startswith(family + ".") or name.startswith(family):
                     continue
                 assert name in outsiders, f"{name} imports {target}, a part of {family}"
+
+
+def test_bench_uses_only_public_rawgpt() -> None:
+    """The benchmark measures rawgpt as a user would: no private module of the client."""
+    graph = _graph()
+    for name, targets in graph.items():
+        if name == "rawgpt.bench" or name.startswith("rawgpt.bench."):
+            private = [
+                t
+                for t in targets
+                if not t.startswith("rawgpt.bench") and any(p.startswith("_") for p in t.split("."))
+            ]
+            assert not private, f"{name} imports private {private}"
 
 
 def test_the_top_levels_stay_small() -> None:

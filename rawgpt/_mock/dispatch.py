@@ -50,7 +50,7 @@ from .responses_api import (
     response_json,
     responses_cost,
 )
-from .stream import chat_events, stream_script
+from .stream import chat_events, content_span, stream_script
 from .writer import HTML, Ctx, Drop, ResponseWriter, retry_headers
 
 _CHAT, _EMBEDDINGS, _MODELS = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
@@ -86,6 +86,7 @@ class Options:
     latency: float = 0.0
     jitter: float = 0.0
     interval: float = 0.0
+    first_token: float | None = None
     chunks: int | None = None
     reply: str = ""
     fail_rate: float = 0.0
@@ -112,7 +113,7 @@ class Dispatcher(ResponseWriter):
     """Serves one ``MockServer``."""
 
     def __init__(self, limiter: RateLimiter, options: Options) -> None:
-        super().__init__(limiter, options.interval)
+        super().__init__(limiter, options.interval, options.first_token)
         self.opts = options
         self.requests: list[RecordedRequest] = []
         self.faults: deque[Pending] = deque()
@@ -216,7 +217,8 @@ class Dispatcher(ResponseWriter):
             options = body.get("stream_options")
             usage = isinstance(options, dict) and options.get("include_usage") is True
             events = chat_events(plan, completion_id, created, self.opts.chunks, usage)
-            return await self.stream(ctx, stream_script(events, fault))
+            content = content_span(len(events), plan.n, usage)
+            return await self.stream(ctx, stream_script(events, fault, content=content))
         return await self.send(ctx, completion_json(plan, completion_id, created), fault)
 
     async def _responses(

@@ -95,6 +95,28 @@ def chat_events(
     return events
 
 
+def content_span(events: int, n: int, include_usage: bool) -> range:
+    """Where the content (or tool-argument) events sit in ``chat_events``' list of
+    ``events``: after the ``n`` role chunks, before the ``n`` finish chunks, the usage
+    chunk and ``[DONE]``."""
+    return range(n, events - n - int(include_usage) - 1)
+
+
+def pace(count: int, interval: float, first_token: float | None, content: range) -> list[float]:
+    """The wait before each of ``count`` events, in seconds.
+
+    Without ``first_token``: ``interval`` before every event but the first. With it, a
+    model's pace: the role chunks go with the headers, ``first_token`` passes before the
+    first event of ``content``, ``interval`` before each later one, and the finish,
+    usage and ``[DONE]`` events follow the last token at once (the writer keeps these
+    times from the request's arrival, not from the previous write).
+    """
+    if first_token is None:
+        return [0.0] + [interval] * (count - 1) if count else []
+    first = content.start
+    return [first_token if i == first else interval if i in content else 0.0 for i in range(count)]
+
+
 @dataclass(frozen=True, slots=True)
 class Endings:
     """How one endpoint's streams end under a stream fault: its three error endings, and
@@ -116,35 +138,40 @@ CHAT_ENDINGS = Endings(
 
 @dataclass(frozen=True, slots=True)
 class StreamScript:
-    """What to write: the events, where to go silent and for how long, and how to end."""
+    """What to write: the events, where to go silent and for how long, and how to end;
+    ``content`` is where the tokens are (paced by a first-token delay)."""
 
     events: list[bytes]
     stall_at: int | None = None
     stall_seconds: float = 0.0
     abort: bool = False
+    content: range = range(0)
 
 
 def stream_script(
-    events: list[bytes], fault: Fault | None, endings: Endings = CHAT_ENDINGS
+    events: list[bytes],
+    fault: Fault | None,
+    endings: Endings = CHAT_ENDINGS,
+    content: range = range(0),
 ) -> StreamScript:
     """Apply a stream fault; ``n`` in cut/end/stall counts events and stops short of the
     last one (``[DONE]``, or a Responses stream's terminal event)."""
     if fault is None:
-        return StreamScript(events)
+        return StreamScript(events, content=content)
     last = len(events) - 1
     if fault.kind == "cut":
-        return StreamScript(events[: min(fault.events, last)], abort=True)
+        return StreamScript(events[: min(fault.events, last)], abort=True, content=content)
     if fault.kind == "end":
-        return StreamScript(events[: min(fault.events, last)])
+        return StreamScript(events[: min(fault.events, last)], content=content)
     if fault.kind == "stall":
-        return StreamScript(events, min(fault.events, last), fault.seconds)
+        return StreamScript(events, min(fault.events, last), fault.seconds, content=content)
     if fault.kind == "stream_error":
-        return StreamScript([*events[:2], endings.error])
+        return StreamScript([*events[:2], endings.error], content=content)
     if fault.kind == "stream_error_flat":
-        return StreamScript([*events[:2], endings.error_flat])
+        return StreamScript([*events[:2], endings.error_flat], content=content)
     if fault.kind == "stream_error_data":
-        return StreamScript([*events[:2], endings.error_data])
+        return StreamScript([*events[:2], endings.error_data], content=content)
     if fault.kind == "malformed":
         broken = events[1][: len(events[1]) // 2].rstrip(b"\n") + b"\n\n"
-        return StreamScript([events[0], broken, *endings.done])
-    return StreamScript(events)
+        return StreamScript([events[0], broken, *endings.done], content=content)
+    return StreamScript(events, content=content)

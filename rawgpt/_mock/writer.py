@@ -22,7 +22,7 @@ from aiohttp import web
 from .errors import ORG
 from .faults import Fault
 from .limits import RateLimiter
-from .stream import StreamScript
+from .stream import StreamScript, pace
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
@@ -75,11 +75,14 @@ def retry_headers(wait: float, *, exact: bool) -> dict[str, str]:
 class ResponseWriter:
     """Builds and writes responses; ``closing`` resolves when the server stops."""
 
-    def __init__(self, limiter: RateLimiter, interval: float) -> None:
+    def __init__(
+        self, limiter: RateLimiter, interval: float, first_token: float | None = None
+    ) -> None:
         self.limiter = limiter
         self.stats = MockStats()
         self.closing: asyncio.Future[None] | None = None
         self.interval = interval
+        self.first_token = first_token
         self.ids = itertools.count(1)
         self._prefix = os.urandom(8).hex()
 
@@ -147,22 +150,33 @@ class ResponseWriter:
         return resp
 
     async def stream(self, ctx: Ctx, script: StreamScript) -> web.StreamResponse:
-        """Write SSE events: all at once when unpaced, else one per ``interval``."""
+        """Write SSE events: all at once when unpaced, else paced (see ``pace``)."""
         resp = await self._begin(ctx, SSE)
         events, stall_at = script.events, script.stall_at
-        if self.interval <= 0:
+        if self.interval <= 0 and self.first_token is None:
             split = len(events) if stall_at is None else stall_at
             if split:
                 await resp.write(b"".join(events[:split]))
             if stall_at is not None:
                 await self.pause(script.stall_seconds)
                 await resp.write(b"".join(events[split:]))
-        else:
+        elif self.first_token is None:
             for i, event in enumerate(events):
                 if i == stall_at:
                     await self.pause(script.stall_seconds)
                 if i:
                     await self.pause(self.interval)
+                await resp.write(event)
+        else:  # a model's pace: each token at its time from the request's arrival, so
+            # neither timer lateness nor write time adds up over a long stream
+            delays = pace(len(events), self.interval, self.first_token, script.content)
+            due = ctx.started
+            for i, event in enumerate(events):
+                if i == stall_at:
+                    await self.pause(script.stall_seconds)
+                    due += script.stall_seconds
+                due += delays[i]
+                await self.pause(due - time.perf_counter())
                 await resp.write(event)
         if script.abort:
             raise Drop

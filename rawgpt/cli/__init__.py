@@ -1,4 +1,4 @@
-"""The ``rawgpt`` command line: ``chat``, ``batch`` and ``mock-server``.
+"""The ``rawgpt`` command line: ``chat``, ``batch``, ``mock-server`` and ``bench``.
 
 It uses only the public client and MockServer, like any other program would.
 Each subcommand is a module with ``add_parser(sub)`` and ``run(args)``.
@@ -12,14 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from .. import OpenAIError
-from . import batch, chat, mock
+from . import batch, bench, chat, mock
 
-_COMMANDS = {"chat": chat, "batch": batch, "mock-server": mock}
+_COMMANDS = {"chat": chat, "batch": batch, "mock-server": mock, "bench": bench}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rawgpt", description="OpenAI chat completions, batches and a mock server."
+        prog="rawgpt",
+        description="OpenAI chat completions, batches, a mock server and a load test.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for command in _COMMANDS.values():

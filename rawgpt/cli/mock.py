@@ -32,6 +32,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--chunk-interval-ms", type=float, default=0.0, help="pace of stream chunks")
     p.add_argument(
+        "--first-token-ms",
+        type=float,
+        help="a model's pace: the first token this long after the headers, then one token "
+        "per --chunk-interval-ms (role, finish and [DONE] events unpaced)",
+    )
+    p.add_argument(
         "--stream-chunks",
         type=int,
         help="content (or tool-call argument) chunks per streamed choice or response",
@@ -67,6 +73,7 @@ async def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         latency_jitter_ms=args.latency_jitter_ms,
         chunk_interval_ms=args.chunk_interval_ms,
+        first_token_ms=args.first_token_ms,
         stream_chunks=args.stream_chunks,
         reply=args.reply,
         fail_rate=args.fail_rate,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
-from rawgpt._mock.stream import split_pieces
+from rawgpt._mock.stream import content_span, pace, split_pieces
 from rawgpt.testing import MockServer
 
 from .conftest import CHAT, WEATHER, call, content_of, stream
@@ -78,3 +80,32 @@ def test_split_pieces_concatenate() -> None:
     assert split_pieces("", None) == ()
     assert split_pieces("abc", 5) == ("", "a", "", "b", "c")
     assert "".join(split_pieces("hello world", 3)) == "hello world"
+
+
+def test_pace_without_first_token_waits_before_every_event_but_the_first() -> None:
+    assert pace(4, 0.01, None, range(1, 3)) == [0.0, 0.01, 0.01, 0.01]
+    assert pace(0, 0.01, None, range(0)) == []
+
+
+def test_pace_with_first_token_paces_only_the_tokens() -> None:
+    # role chunk, 3 tokens, finish, usage, [DONE]
+    events = 1 + 3 + 3
+    content = content_span(events, 1, include_usage=True)
+    assert content == range(1, 4)
+    assert pace(events, 0.01, 0.08, content) == [0.0, 0.08, 0.01, 0.01, 0.0, 0.0, 0.0]
+    assert content_span(2 + 2 * 5 + 2 + 1, 2, include_usage=False) == range(2, 12)
+
+
+async def test_first_token_delay_comes_after_the_role_chunk(http: aiohttp.ClientSession) -> None:
+    loop = asyncio.get_running_loop()
+    async with MockServer(first_token_ms=60, stream_chunks=3) as srv:
+        body = {**CHAT, "stream": True}
+        async with http.post(srv.base_url + "/chat/completions", json=body) as resp:
+            headers_at = loop.time()
+            role = await resp.content.readuntil(b"\n\n")
+            role_at = loop.time()
+            rest = await resp.content.read()
+            rest_at = loop.time()
+    assert b'"role":"assistant"' in role and role_at - headers_at < 0.05
+    assert rest_at - headers_at >= 0.06  # the tokens waited for the first-token delay
+    assert rest.endswith(b"data: [DONE]\n\n") and rest.count(b'"content":') == 3
