@@ -39,8 +39,8 @@ _SLICE = 8192
 # holds its merged completion and at most _HELD chunks (plus one read's), not every chunk.
 _HELD = 256
 _DRAIN_SECONDS = 2.0
-# Told once when a stream ends, fails or is closed: its summary (usage and the first
-# choice's finish_reason, in a completion's shape), when its first chunk came, the error.
+# Told once when a stream ends, fails or is closed: its summary (id, model, usage and the
+# first choice's finish_reason, in a completion's shape), when its first chunk came, the error.
 OnEnd = Callable[[dict[str, Any], float | None, BaseException | None], None]
 
 
@@ -250,7 +250,13 @@ class AsyncStream:
         merged = self._merged
         if finish is None:
             finish = merged.finish_reason()
-        return {"usage": usage or merged.usage, "choices": [{"finish_reason": finish}]}
+        top = merged.top or (self._chunks[0] if self._chunks else {})
+        return {
+            "id": top.get("id"),
+            "model": top.get("model"),
+            "usage": usage or merged.usage,
+            "choices": [{"finish_reason": finish}],
+        }
 
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped, not reused."""
