@@ -11,13 +11,14 @@ raises. Only this loop sleeps: the policy and the limiter just compute.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +35,7 @@ from ._errors import (
 )
 from ._net import ProxyOption, SSLOption, is_loopback, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
-from ._resources import AsyncChat, AsyncEmbeddings
+from ._resources import AsyncChat, AsyncEmbeddings, Send
 from ._retry import Retry
 from ._streaming import AsyncStream
 from ._transport import RawResponse, Transport
@@ -45,6 +46,8 @@ from .types import Object, Response
 ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
 
 log = logging.getLogger("rawgpt")
+# What a with_options() client hands the pool as session defaults: nothing (see _headers_for).
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class AsyncClient:
@@ -62,6 +65,17 @@ class AsyncClient:
       scheme unless ``NO_PROXY`` covers its host (``.netrc`` is never read); False:
       no proxy, whatever the environment says. The proxy never sees the API key of
       an https:// call (it only carries the tunnel).
+
+    Per-call defaults:
+
+    - ``default_query``: added to every request's URL (Azure's ``api-version``); a
+      call's ``extra_query`` merges over it.
+    - ``api_key_header``: the header that carries the key: ``Authorization`` (the
+      default, as ``Bearer KEY``) or another name, such as Azure's ``api-key``, that
+      carries the key as it is (then no Authorization header is sent, and
+      ``OPENAI_API_KEY`` is not read: pass ``api_key=``).
+    - ``with_options(...)``: a client with other per-call settings over the same
+      connection pool, rate limiter and usage totals.
     """
 
     def __init__(
@@ -77,17 +91,26 @@ class AsyncClient:
         retry: Retry | None = None,
         rate_limiter: Limiter | bool | None = None,
         default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str | int | float] | None = None,
+        api_key_header: str = "Authorization",
         seed: int | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         ssl: SSLOption = None,
         proxy: ProxyOption = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        _check_header("api_key_header", api_key_header)
+        bearer = api_key_header.lower() == "authorization"
+        key = api_key
+        if key is None and bearer:  # OpenAI's key is for Authorization only
+            key = os.environ.get("OPENAI_API_KEY")
         if key is None or key == "":
             raise ConfigurationError(
                 "Missing API key: pass api_key=... to the client or set the "
                 "OPENAI_API_KEY environment variable"
+                if bearer
+                else f"Missing API key: pass api_key=... (sent as the {api_key_header} "
+                "header; OPENAI_API_KEY is not read for another header than Authorization)"
             )
         if isinstance(key, str):  # a callable's key is checked when it returns
             _check_header("api_key", key)
@@ -109,9 +132,12 @@ class AsyncClient:
         # Only the client waits between retries: ``sleep`` replaces asyncio.sleep there
         # (tests pass a fake that records the delays instead of waiting).
         self._sleep = sleep or asyncio.sleep
-        self._transport = Transport(
-            self.limits, self.timeout, tls_context(ssl), proxy_for(proxy, self.base_url)
-        )
+        self._proxy = (proxy, proxy_for(proxy, self.base_url))  # the option, and what it gave
+        self._transport = Transport(self.limits, self.timeout, tls_context(ssl), self._proxy[1])
+        # This client built the pool (the Transport) and closes it; clients from
+        # with_options() share it and leave it open when they close.
+        self._owns_pool = True
+        self._pool_timeout = self.timeout  # what the pool's session applies by itself
         static = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -126,12 +152,141 @@ class AsyncClient:
         if default_headers:
             _check_headers("default_headers", default_headers)
             static.update(default_headers)
+        self._auth = (api_key_header, "Bearer " if bearer else "")  # name, value before the key
+        _check_auth_header(static, api_key_header)
         self._static_headers = static
         self._headers_key: str | None = None
         self._headers: dict[str, str] = {}
+        # The session's default headers when this client opens the pool (see _headers_for).
+        self._pool_headers: Mapping[str, str] = self._headers
+        self._query = _checked_query("default_query", default_query) or None
         self.usage = Usage(prices=prices)
-        self.chat = AsyncChat(self._request)
-        self.embeddings = AsyncEmbeddings(self._request)
+        # A wrapper around the request loop (rawgpt.otel.instrument's); None: nothing.
+        self._wrap: Callable[[Send], Send] | None = None
+        self._bind()
+
+    def _bind(self) -> None:
+        """Build the resource namespaces over this client's send: the request loop itself
+        for a plain client (nothing in between: the hot path); a thin coroutine adding
+        the per-call defaults (with_options' timeout, default_query) when there are
+        some; a tracer's wrapper (``rawgpt.otel``) over either."""
+        send: Send = self._request
+        # None when the pool's session applies this client's timeout by itself.
+        self._call_timeout = None if self.timeout == self._pool_timeout else self.timeout
+        if self._query is not None or self._call_timeout is not None:
+            send = self._request_with_defaults
+        if self._wrap is not None:
+            send = self._wrap(send)
+        self._send = send
+        self.chat = AsyncChat(send)
+        self.embeddings = AsyncEmbeddings(send)
+
+    async def _request_with_defaults(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: Timeout | float | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """The request loop with this client's timeout (when the pool's session has
+        another) and default_query (a call's extra_query merged over it)."""
+        query = self._query
+        if query is not None:
+            if extra_query:
+                _checked_query("extra_query", extra_query)
+                extra_query = {**query, **extra_query}
+            else:
+                extra_query = query
+        if timeout is None:
+            timeout = self._call_timeout
+        return await self._request(path, body, timeout=timeout, extra_query=extra_query, **options)
+
+    def wrap_send(self, wrap: Callable[[Send], Send] | None) -> None:
+        """Put ``wrap(send)`` between every call of this client and its request loop, or
+        take it away (None): the hook tracing uses (``rawgpt.otel``). ``send(path, body,
+        **options)`` returns a Response view or an AsyncStream. Clients made by
+        with_options() afterwards keep it."""
+        self._wrap = wrap
+        self._bind()
+
+    def with_options(
+        self,
+        *,
+        api_key: ApiKey | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+        retry: Retry | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str | int | float] | None = None,
+        **pool_options: Any,
+    ) -> AsyncClient:
+        """A client with other per-call settings that shares this one's connection pool,
+        rate limiter, usage totals and hooks (and its tracing, if instrumented).
+
+        Options left out keep this client's values (as they are now: a later change to
+        this client, ``api_key`` included, is not seen by the new one);
+        ``default_headers`` and ``default_query`` merge over this client's. Options
+        that would need another pool (``limits``, ``ssl``, ``proxy``) are refused: build
+        a new client for them. This client owns the pool: closing the new one leaves
+        it open (a no-op), closing this one closes it for both.
+        """
+        if pool_options:
+            pool = sorted(set(pool_options) & {"limits", "ssl", "proxy"})
+            if pool:
+                raise ConfigurationError(
+                    f"with_options() cannot change {', '.join(pool)}: the new client shares "
+                    "this one's connection pool, which they configure; build a new client"
+                )
+            raise TypeError(
+                f"with_options() got an unexpected keyword argument {next(iter(pool_options))!r}"
+            )
+        new = copy.copy(self)
+        new._owns_pool = False
+        new._pool_headers = _NO_HEADERS
+        if api_key is not None:
+            if isinstance(api_key, str):
+                _check_header("api_key", api_key)
+            new.api_key = api_key
+        if base_url is not None:
+            new.base_url = _checked_base_url(base_url)
+            option, proxy = self._proxy
+            if proxy_for(option, new.base_url) != proxy:
+                raise ConfigurationError(
+                    f"with_options(base_url={new.base_url!r}) would go through another proxy "
+                    "than this client's pool (the proxy setting or the environment's "
+                    "NO_PROXY decide per host); build a new client"
+                )
+        if timeout is not None:
+            new.timeout = Timeout.coerce(timeout)
+        if retry is not None or max_retries is not None:
+            policy = retry or self.retry
+            if max_retries is not None:
+                policy = policy.replace(max_retries=max_retries)
+            new.retry = policy
+        static = dict(self._static_headers)
+        if organization:
+            _check_header("organization (the OpenAI-Organization header)", organization)
+            new.organization = static["OpenAI-Organization"] = organization
+        if project:
+            _check_header("project (the OpenAI-Project header)", project)
+            new.project = static["OpenAI-Project"] = project
+        if default_headers:
+            _check_headers("default_headers", default_headers)
+            static.update(default_headers)
+            _check_auth_header(static, self._auth[0])
+        if static != self._static_headers:
+            new._static_headers = static
+            new._headers_key = None  # rebuilt on the first call
+        if default_query:
+            query = _checked_query("default_query", default_query)
+            new._query = {**(self._query or {}), **query}
+        new._bind()
+        return new
 
     def add_hook(self, hook: Callable[[RequestEvent], None]) -> None:
         """Call ``hook(event)`` after every request (for metrics systems)."""
@@ -164,8 +319,15 @@ class AsyncClient:
         a call's extras are checked before they go anywhere."""
         if key != self._headers_key:
             _check_header("api_key", key)  # a callable's or an assigned key, before sending
-            self._headers = {**self._static_headers, "Authorization": f"Bearer {key}"}
+            name, prefix = self._auth
+            self._headers = {**self._static_headers, name: prefix + key}
             self._headers_key = key
+            if self._owns_pool:
+                # The session takes the headers of the send that opens it as its defaults:
+                # a later send passing that same dict lets aiohttp copy them (no merge).
+                # A with_options() client passes none of its own: one of its extra
+                # headers must not become a default of its parent's requests.
+                self._pool_headers = self._headers
         if not extra:
             return self._headers
         _check_headers("extra_headers", extra)
@@ -222,7 +384,7 @@ class AsyncClient:
                         timeout=per_call,
                         params=extra_query,
                         secret=secret,
-                        defaults=self._headers,
+                        defaults=self._pool_headers,
                     )
                     if raw.status >= 300:
                         content = await raw.read()
@@ -384,7 +546,7 @@ class AsyncClient:
         """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
         if body.get("stream"):
             raise ValueError("post() reads JSON answers; stream with chat.completions.create()")
-        result: Object = await self._request(
+        result: Object = await self._send(
             path,
             body,
             shape=Object,
@@ -395,8 +557,10 @@ class AsyncClient:
         return result
 
     async def close(self) -> None:
-        """Close every pooled connection."""
-        await self._transport.close()
+        """Close every pooled connection (a client from with_options() leaves its
+        parent's pool open: the parent owns it)."""
+        if self._owns_pool:
+            await self._transport.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -440,6 +604,35 @@ def _check_headers(where: str, headers: Mapping[str, str]) -> None:
     for name, value in headers.items():
         _check_header(f"a header name in {where} ({name!r})", name)
         _check_header(f"{where}[{name!r}]", value)
+
+
+def _check_auth_header(headers: Mapping[str, str], name: str) -> None:
+    """ConfigurationError when ``headers`` set the header that carries api_key: the key
+    would overwrite it (or, under another spelling, both would be sent)."""
+    lower = name.lower()
+    for given in headers:
+        if given.lower() == lower:
+            raise ConfigurationError(
+                f"default_headers sets {given!r}, the header that carries api_key: pass the "
+                "key as api_key=... (api_key_header= names the header it goes in)"
+            )
+
+
+def _checked_query(where: str, query: Mapping[str, Any] | None) -> dict[str, str | int | float]:
+    """``query`` as a dict, each name a str and each value a str, int or float (what a
+    URL query carries); TypeError naming the first that is not, before any request."""
+    if not query:
+        return {}
+    if not isinstance(query, Mapping):
+        raise TypeError(f"{where} must be a mapping of names to values, not {type(query).__name__}")
+    for name, value in query.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: a query parameter name must be a str, not {name!r}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise TypeError(
+                f"{where}[{name!r}] must be a str, int or float, not {type(value).__name__}"
+            )
+    return dict(query)
 
 
 def _checked_base_url(url: str) -> str:

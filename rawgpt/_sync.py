@@ -18,7 +18,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -222,12 +222,27 @@ class Client:
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._async = AsyncClient(**options)
+        self._parent: Client | None = None  # with_options(): whose loop thread this uses
         self._loop_thread: _LoopThread | None = None
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize[Any, Client] | None = None
         self.chat = _Chat(self)
         self.embeddings = _Embeddings(self)
         _live.add(self)
+
+    def with_options(self, **options: Any) -> Client:
+        """A client with other per-call settings sharing this one's connection pool, rate
+        limiter, usage and loop thread: see ``AsyncClient.with_options``. This client
+        owns them: closing the new one is a no-op, closing this one closes them."""
+        new = object.__new__(Client)
+        new._async = self._async.with_options(**options)
+        new._parent = self if self._parent is None else self._parent
+        new._loop_thread = None
+        new._lock = threading.Lock()
+        new._finalizer = None
+        new.chat = _Chat(new)
+        new.embeddings = _Embeddings(new)
+        return new
 
     def _forget_loop_thread(self) -> None:
         """In a forked child: drop the parent's loop thread (there is no such thread here;
@@ -254,6 +269,11 @@ class Client:
 
         def add_hook(self, hook: Callable[[RequestEvent], None]) -> None: ...
 
+        def wrap_send(
+            self,
+            wrap: Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]] | None,
+        ) -> None: ...
+
     else:
 
         def __getattr__(self, name: str) -> Any:  # base_url, timeout, retry, limits, ...
@@ -273,6 +293,8 @@ class Client:
         return f"Client(base_url={self._async.base_url!r})"
 
     def _runner(self) -> _LoopThread:
+        if self._parent is not None:
+            return self._parent._runner()
         runner = self._loop_thread
         if runner is None:
             with self._lock:
@@ -301,7 +323,8 @@ class Client:
         return self._call(coro)
 
     def close(self) -> None:
-        """Close every connection (the rate limiter's too) and stop the loop thread."""
+        """Close every connection (the rate limiter's too) and stop the loop thread (a
+        client from with_options() leaves its parent's open: a no-op)."""
         if self._finalizer is not None:
             self._finalizer()
         self._loop_thread = None

@@ -40,6 +40,8 @@ class RequestEvent:
     error: str | None = None  # the exception class name
     cost_usd: float | None = None
     rate_limited: int = 0  # attempts answered 429, retried or not
+    response_id: str | None = None  # the answer's "id" (a stream's first chunk's)
+    response_model: str | None = None  # the model that answered, as the answer names it
 
 
 @dataclass(slots=True)
@@ -185,6 +187,8 @@ def event_from(
     """An event filled from a response body's usage/finish_reason and its headers."""
     event = RequestEvent(path, model, **fields)
     if body is not None:
+        event.response_id = body.get("id")
+        event.response_model = body.get("model")
         usage = body.get("usage")
         if type(usage) is dict:
             event.prompt_tokens = usage.get("prompt_tokens") or 0

@@ -40,8 +40,8 @@ _SLICE = 8192
 # holds its merged completion and at most _HELD chunks (plus one read's), not every chunk.
 _HELD = 256
 _DRAIN_SECONDS = 2.0
-# Told once when a stream ends, fails or is closed: its summary (usage and the first
-# choice's finish_reason, in a completion's shape), when its first chunk came, the error.
+# Told once when a stream ends, fails or is closed: its summary (id, model, usage and the
+# first choice's finish_reason, in a completion's shape), when its first chunk came, the error.
 OnEnd = Callable[[dict[str, Any], float | None, BaseException | None], None]
 
 
@@ -255,7 +255,33 @@ class AsyncStream(Generic[T]):
         merged = self._merged
         if finish is None:
             finish = merged.finish_reason()
-        return {"usage": usage or merged.usage, "choices": [{"finish_reason": finish}]}
+        top = merged.top or (self._chunks[0] if self._chunks else {})
+        return {
+            "id": top.get("id"),
+            "model": top.get("model"),
+            "usage": usage or merged.usage,
+            "choices": [{"finish_reason": finish}],
+        }
+
+    def add_end_callback(self, callback: OnEnd) -> None:
+        """Also call ``callback(summary, first_chunk_at, error)`` once when the stream ends,
+        fails or is closed, after the client has recorded its usage event (the hook
+        ``rawgpt.otel`` uses); at once if it has ended already."""
+        inner = self._on_end
+        if inner is None:
+            if self._closed:
+                callback(self._summary(), self.first_chunk_at, None)
+            else:
+                self._on_end = callback
+            return
+
+        def both(summary: dict[str, Any], first: float | None, error: BaseException | None) -> None:
+            try:
+                inner(summary, first, error)
+            finally:
+                callback(summary, first, error)
+
+        self._on_end = both
 
     async def close(self) -> None:
         """Stop reading; an unfinished response's connection is dropped, not reused."""

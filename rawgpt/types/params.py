@@ -84,6 +84,8 @@ class ClientOptions(TypedDict, total=False):
     retry: Retry | None
     rate_limiter: Limiter | bool | None
     default_headers: Mapping[str, str] | None
+    default_query: Mapping[str, str | int | float] | None
+    api_key_header: str
     seed: int | None
     prices: Mapping[str, tuple[float, float]] | None
     sleep: Callable[[float], Awaitable[None]] | None

@@ -107,3 +107,18 @@ async def test_events_count_the_429s_their_retries_met(
         (3, 2, 200),
         (4, 4, 429),
     ]
+
+
+async def test_events_name_the_answer_id_and_model(client: rawgpt.AsyncClient) -> None:
+    events: list[rawgpt.RequestEvent] = []
+    client.add_hook(events.append)
+    r = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    )
+    async with stream:
+        first = await stream.__anext__()  # closed early: the id still comes from a chunk
+    assert [(e.response_id, e.response_model) for e in events] == [
+        (r.id, r.model),
+        (first.id, first.model),
+    ]

@@ -4,6 +4,8 @@ field of the SDK's is there too (a newer SDK may add fields: then only the first
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from openai import __version__ as sdk_version
 from openai import types as sdk
@@ -12,8 +14,10 @@ from openai.types.chat import chat_completion, chat_completion_chunk, chat_compl
 from openai.types.chat import chat_completion_message_custom_tool_call as custom_call
 from pydantic import BaseModel
 
+import rawgpt
 from rawgpt import types
 from rawgpt.types import chat, embeddings
+from rawgpt.types.params import ClientOptions
 
 CHECKED_AGAINST = "3.63.0"
 PAIRS: list[tuple[type[BaseModel], type[types.View]]] = [
@@ -51,3 +55,9 @@ def test_fields_match_the_sdk(theirs: type[BaseModel], ours: type[types.View]) -
     assert set(ours._fields) <= set(theirs.model_fields)  # no name of our own making
     if sdk_version == CHECKED_AGAINST:
         assert set(ours._fields) == set(theirs.model_fields)
+
+
+def test_the_blocking_clients_keywords_are_the_async_clients() -> None:
+    """Client(**options) is typed by ClientOptions: the same names as AsyncClient(...)."""
+    wanted = set(inspect.signature(rawgpt.AsyncClient).parameters)
+    assert set(ClientOptions.__annotations__) == wanted
