@@ -99,7 +99,7 @@ class AsyncClient:
         ssl: SSLOption = None,
         proxy: ProxyOption = None,
     ) -> None:
-        _check_header("api_key_header", api_key_header)
+        _check_name("api_key_header", api_key_header)
         bearer = api_key_header.lower() == "authorization"
         key = api_key
         if key is None and bearer:  # OpenAI's key is for Authorization only
@@ -137,6 +137,10 @@ class AsyncClient:
         # This client built the pool (the Transport) and closes it; clients from
         # with_options() share it and leave it open when they close.
         self._owns_pool = True
+        # The rate limiter's scope: base_url, plus the account for a client from
+        # with_options() that sends with other credentials (their limits are not ours).
+        self._scope = self.base_url
+        self._account = (self.api_key, self.organization, self.project)  # the pool owner's
         self._pool_timeout = self.timeout  # what the pool's session applies by itself
         static = {
             "Content-Type": "application/json",
@@ -223,39 +227,41 @@ class AsyncClient:
         retry: Retry | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str | int | float] | None = None,
-        **pool_options: Any,
+        limits: None = None,
+        ssl: None = None,
+        proxy: None = None,
     ) -> AsyncClient:
         """A client with other per-call settings that shares this one's connection pool,
         rate limiter, usage totals and hooks (and its tracing, if instrumented).
 
         Options left out keep this client's values (as they are now: a later change to
         this client, ``api_key`` included, is not seen by the new one);
-        ``default_headers`` and ``default_query`` merge over this client's. Options
-        that would need another pool (``limits``, ``ssl``, ``proxy``) are refused: build
-        a new client for them. This client owns the pool: closing the new one leaves
-        it open (a no-op), closing this one closes it for both.
+        ``default_headers`` and ``default_query`` merge over this client's;
+        ``organization=""`` / ``project=""`` drop this client's. Options that would need
+        another pool (``limits``, ``ssl``, ``proxy``) are refused: build a new client for
+        them. This client owns the pool: closing the new one leaves it open (a no-op),
+        closing this one closes it for both. A client with other credentials (key,
+        organization or project) keeps its own rate-limit state in the shared limiter.
         """
-        if pool_options:
-            pool = sorted(set(pool_options) & {"limits", "ssl", "proxy"})
-            if pool:
-                raise ConfigurationError(
-                    f"with_options() cannot change {', '.join(pool)}: the new client shares "
-                    "this one's connection pool, which they configure; build a new client"
-                )
-            raise TypeError(
-                f"with_options() got an unexpected keyword argument {next(iter(pool_options))!r}"
+        pool = [n for n, v in (("limits", limits), ("proxy", proxy), ("ssl", ssl)) if v is not None]
+        if pool:
+            raise ConfigurationError(
+                f"with_options() cannot change {', '.join(pool)}: the new client shares "
+                "this one's connection pool, which they configure; build a new client"
             )
         new = copy.copy(self)
         new._owns_pool = False
         new._pool_headers = _NO_HEADERS
         if api_key is not None:
+            if api_key == "":
+                raise ConfigurationError("with_options(api_key='') : the key is empty")
             if isinstance(api_key, str):
                 _check_header("api_key", api_key)
             new.api_key = api_key
         if base_url is not None:
             new.base_url = _checked_base_url(base_url)
-            option, proxy = self._proxy
-            if proxy_for(option, new.base_url) != proxy:
+            option, via = self._proxy
+            if proxy_for(option, new.base_url) != via:
                 raise ConfigurationError(
                     f"with_options(base_url={new.base_url!r}) would go through another proxy "
                     "than this client's pool (the proxy setting or the environment's "
@@ -269,12 +275,18 @@ class AsyncClient:
                 policy = policy.replace(max_retries=max_retries)
             new.retry = policy
         static = dict(self._static_headers)
-        if organization:
-            _check_header("organization (the OpenAI-Organization header)", organization)
-            new.organization = static["OpenAI-Organization"] = organization
-        if project:
-            _check_header("project (the OpenAI-Project header)", project)
-            new.project = static["OpenAI-Project"] = project
+        if organization is not None:
+            static.pop("OpenAI-Organization", None)
+            new.organization = organization or None
+            if organization:
+                _check_header("organization (the OpenAI-Organization header)", organization)
+                static["OpenAI-Organization"] = organization
+        if project is not None:
+            static.pop("OpenAI-Project", None)
+            new.project = project or None
+            if project:
+                _check_header("project (the OpenAI-Project header)", project)
+                static["OpenAI-Project"] = project
         if default_headers:
             _check_headers("default_headers", default_headers)
             static.update(default_headers)
@@ -285,6 +297,10 @@ class AsyncClient:
         if default_query:
             query = _checked_query("default_query", default_query)
             new._query = {**(self._query or {}), **query}
+        account = (new.api_key, new.organization, new.project)
+        new._scope = new.base_url
+        if account != self._account:
+            new._scope += f" (account {_fingerprint(account)})"
         new._bind()
         return new
 
@@ -358,7 +374,7 @@ class AsyncClient:
         limiter = self.rate_limiter
         start = time.monotonic()
         if limiter is not None:
-            limit_key = (base, body.get("model") or path)
+            limit_key = (self._scope, body.get("model") or path)
             cost = limiter.cost(body)
         retries = limited = 0  # retries so far; attempts answered 429
         while True:
@@ -602,8 +618,34 @@ def _check_header(field: str, value: object) -> None:
 
 def _check_headers(where: str, headers: Mapping[str, str]) -> None:
     for name, value in headers.items():
-        _check_header(f"a header name in {where} ({name!r})", name)
+        _check_name(f"a header name in {where} ({name!r})", name)
         _check_header(f"{where}[{name!r}]", value)
+
+
+# RFC 9110 5.6.2: a header name is a token of these characters.
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _check_name(field: str, name: object) -> None:
+    """ConfigurationError unless ``name`` can be a header's name (a non-empty token)."""
+    _check_header(field, name)  # a str without control characters
+    text = str(name)
+    if not text or not _TOKEN.issuperset(text):
+        bad = "it is empty" if not text else f"{next(c for c in text if c not in _TOKEN)!r}"
+        raise ConfigurationError(
+            f"{field} is not a valid header name: {bad} (letters, digits and !#$%&'*+-.^_`|~)"
+        )
+
+
+def _fingerprint(account: tuple[Any, ...]) -> str:
+    """A short stable name for credentials, never showing them: a digest of the key (or,
+    for a callable key, the callable's identity), organization and project."""
+    import hashlib  # only for clients from with_options() with other credentials
+
+    key, organization, project = account
+    secret = key if isinstance(key, str) else f"callable {id(key)}"
+    text = "\0".join((secret, organization or "", project or ""))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _check_auth_header(headers: Mapping[str, str], name: str) -> None:

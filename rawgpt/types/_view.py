@@ -20,6 +20,7 @@ union's first class).
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
@@ -258,23 +259,31 @@ class Object(Response):
         def __getattr__(self, name: str) -> Any: ...
 
 
-class _Headers(dict[str, str]):
-    """Headers as pickled: case-insensitive reads over a plain dict (names lowered)."""
+class _Headers(Mapping[str, str]):
+    """Headers as pickled: read-only, case-insensitive (names kept lowered)."""
+
+    __slots__ = ("_h",)
 
     def __init__(self, items: Any = ()) -> None:
-        super().__init__((k.lower(), v) for k, v in dict(items).items())
+        self._h: dict[str, str] = {k.lower(): v for k, v in items}
 
     def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
+        return self._h[key.lower()]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
+        return isinstance(key, str) and key.lower() in self._h
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._h)
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+    def __repr__(self) -> str:
+        return f"<Headers {self._h!r}>"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Headers, (list(self.items()),))
+        return (_Headers, (list(self._h.items()),))
 
 
 class ListView(Sequence[T]):
@@ -298,7 +307,9 @@ class ListView(Sequence[T]):
                 view._d = value
                 return view
             return _wrap(value, self._c)
-        return [self._one(v) for v in self._l[index]]
+        if isinstance(index, slice):
+            return [self._one(v) for v in self._l[index]]
+        return self._one(self._l[operator.index(index)])  # an int subclass, numpy's ints
 
     def _one(self, value: Any) -> Any:
         return _wrap(value, self._c)
@@ -339,9 +350,9 @@ class UnionListView(ListView[T]):
         return _wrap(value, None)
 
     def __getitem__(self, index: int | slice) -> Any:
-        if type(index) is int:
-            return self._one(self._l[index])
-        return [self._one(v) for v in self._l[index]]
+        if isinstance(index, slice):
+            return [self._one(v) for v in self._l[index]]
+        return self._one(self._l[operator.index(index)])
 
     def __iter__(self) -> Iterator[T]:
         one = self._one

@@ -455,3 +455,26 @@ def test_pickle_round_trip() -> None:
     assert back == r
     assert back.request_id == "req_p"
     assert back.choices[0].message.tool_calls is None
+
+
+def test_list_view_takes_any_integer_index() -> None:
+    class Index(int):
+        pass
+
+    r = completion(tool_body())
+    assert r.choices[Index(0)].finish_reason == "tool_calls"
+    calls = r.choices[0].message.tool_calls
+    assert calls is not None
+    first = calls[Index(1)]
+    assert isinstance(first, types.ChatCompletionMessageFunctionToolCall)
+    assert first.function.name == "get_time"
+
+
+def test_headers_read_any_case_and_stay_read_only_through_pickle() -> None:
+    r = types.ChatCompletion(completion_body(), headers={"x-request-id": "req_9", "x-a": "1"})
+    for view in (r, pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
+        assert view.request_id == "req_9"
+    back = pickle.loads(pickle.dumps(r))
+    assert back.headers["X-A"] == "1" and "X-REQUEST-ID" in back.headers
+    with pytest.raises(TypeError):
+        back.headers["x-b"] = "2"

@@ -111,9 +111,9 @@ async def test_closing_a_derived_client_leaves_the_parents_pool_open(rec: Record
 async def test_pool_options_are_refused_by_name(rec: Recorder) -> None:
     async with _client(rec) as parent:
         with pytest.raises(ConfigurationError, match=r"cannot change limits, proxy, ssl"):
-            parent.with_options(ssl="/etc/ssl/certs", proxy=False, limits=rawgpt.Limits())
+            parent.with_options(ssl="/etc/ssl/certs", proxy=False, limits=rawgpt.Limits())  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="'http_client'"):
-            parent.with_options(http_client=object())
+            parent.with_options(http_client=object())  # type: ignore[call-arg]
         with pytest.raises(ConfigurationError, match=r"default_headers\['X-Bad'\]"):
             parent.with_options(default_headers={"X-Bad": "a\nb"})
         with pytest.raises(ConfigurationError, match="the header that carries api_key"):
@@ -157,7 +157,7 @@ async def test_derived_client_shares_only_what_it_should(rec: Recorder) -> None:
         "_transport", "rate_limiter", "usage", "_rng", "_sleep", "limits", "_proxy",
         "_pool_timeout", "_wrap", "api_key", "base_url", "organization", "project",
         "timeout", "retry", "_static_headers", "_headers", "_headers_key", "_query", "_auth",
-        "_call_timeout",
+        "_call_timeout", "_scope", "_account",
     }  # fmt: skip
     async with _client(rec) as parent:
         derived = parent.with_options(max_retries=1)
@@ -222,3 +222,48 @@ def test_derived_client_across_event_loops() -> None:
     assert asyncio.run(round_trip(parent, derived)) == 1
     assert asyncio.run(round_trip(parent, derived)) == 1
     asyncio.run(parent.close())
+
+
+async def test_other_credentials_keep_their_own_rate_limit_state() -> None:
+    """One limiter, two accounts: a 429 of the derived client's account (another key and
+    organization) must not hold the parent's calls, and a derived client with the
+    parent's credentials shares the parent's state."""
+    from rawgpt.testing import MockServer
+
+    async with (
+        MockServer() as srv,
+        rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as parent,
+    ):
+        other = parent.with_options(api_key=OTHER_KEY, organization="org-b", max_retries=0)
+        same = parent.with_options(timeout=30.0)
+        with pytest.raises(rawgpt.RateLimitError):
+            await other.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                extra_headers={"x-mock-fault": "rate_limit:5"},
+            )
+        # The parent's account was not told to wait 5 s: its call goes straight out.
+        await asyncio.wait_for(_ask(parent), timeout=2.0)
+        await asyncio.wait_for(_ask(same), timeout=2.0)
+        scopes = sorted(parent.rate_limits)
+        assert len(scopes) == 2, scopes
+        assert not any(OTHER_KEY in s or KEY in s for s in scopes)  # a digest, never the key
+
+
+async def test_empty_credentials_in_with_options(rec: Recorder) -> None:
+    async with _client(rec, organization="org-a", project="proj-a") as parent:
+        with pytest.raises(ConfigurationError, match="empty"):
+            parent.with_options(api_key="")
+        cleared = parent.with_options(organization="", project="")
+        await _ask(cleared)
+        assert "openai-organization" not in rec.seen[0].headers
+        assert "openai-project" not in rec.seen[0].headers
+        assert cleared.organization is None and parent.organization == "org-a"
+
+
+@pytest.mark.parametrize("name", ["", "api key", "Authorization ", "x:y", "ké"])
+def test_a_header_name_that_is_not_a_token_is_refused(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="not a valid header name"):
+        rawgpt.AsyncClient(api_key=KEY, api_key_header=name)
+    with pytest.raises(ConfigurationError, match="not a valid header name"):
+        rawgpt.AsyncClient(api_key=KEY, default_headers={name: "v"})
