@@ -45,6 +45,7 @@ from .responses import (
 from .responses_api import (
     RESPONSES_ENDINGS,
     check_request,
+    delta_span,
     plan_response,
     response_events,
     response_json,
@@ -235,7 +236,9 @@ class Dispatcher(ResponseWriter):
         suffix, created = f"{self._prefix}{next(self.ids):08x}", int(time.time())
         if body.get("stream") is True:
             events = response_events(plan, suffix, created, self.opts.chunks)
-            return await self.stream(ctx, stream_script(events, fault, RESPONSES_ENDINGS))
+            content = delta_span(events)
+            script = stream_script(events, fault, RESPONSES_ENDINGS, content=content)
+            return await self.stream(ctx, script)
         return await self.send(ctx, response_json(plan, suffix, created), fault)
 
     async def _embeddings(

@@ -340,5 +340,12 @@ def response_events(
     return out.events
 
 
+def delta_span(events: list[bytes]) -> range:
+    """Where a response stream's tokens are (from its first ``*.delta`` event to its
+    last): what a first-token delay and the chunk interval pace."""
+    deltas = [i for i, e in enumerate(events) if e[: e.find(b"\n")].endswith(b".delta")]
+    return range(deltas[0], deltas[-1] + 1) if deltas else range(0)
+
+
 def _summary(text: str) -> dict[str, str]:
     return {"type": "summary_text", "text": text}

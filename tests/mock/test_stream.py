@@ -107,5 +107,24 @@ async def test_first_token_delay_comes_after_the_role_chunk(http: aiohttp.Client
             rest = await resp.content.read()
             rest_at = loop.time()
     assert b'"role":"assistant"' in role and role_at - headers_at < 0.05
-    assert rest_at - headers_at >= 0.06  # the tokens waited for the first-token delay
+    # the tokens waited for the first-token delay (counted by the server from the request's
+    # arrival, a little before the headers came back here)
+    assert rest_at - headers_at >= 0.05
     assert rest.endswith(b"data: [DONE]\n\n") and rest.count(b'"content":') == 3
+
+
+async def test_a_responses_stream_is_paced_like_a_chat_stream(http: aiohttp.ClientSession) -> None:
+    """The events before the first text delta go with the headers; the deltas wait for the
+    first-token delay, then one chunk interval each."""
+    loop = asyncio.get_running_loop()
+    async with MockServer(first_token_ms=60, chunk_interval_ms=20, stream_chunks=3) as srv:
+        body = {"model": "gpt-4o-mini", "input": "Say hello", "stream": True}
+        async with http.post(srv.base_url + "/responses", json=body) as resp:
+            headers_at = loop.time()
+            created = await resp.content.readuntil(b"\n\n")
+            created_at = loop.time()
+            rest = await resp.content.read()
+            rest_at = loop.time()
+    assert created.startswith(b"event: response.created") and created_at - headers_at < 0.05
+    assert rest_at - headers_at >= 0.09  # 60 ms, then 2 intervals of 20 ms
+    assert rest.count(b"event: response.output_text.delta") == 3
