@@ -188,6 +188,26 @@ def _cost_check(args: argparse.Namespace, workload: Workload, clients: list[str]
     )
 
 
+def _bad_base_url(url: str) -> str | None:
+    """Why ``url`` cannot be a base URL to measure (before any prompt or request)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"is not a valid URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http:// or https:// URL with a host, got {url!r}"
+    if "@" in parts.netloc:
+        return "carries credentials (user:password@): pass the key in --api-key-env's variable"
+    return None
+
+
+def _shown(url: str) -> str:
+    """The base URL as reports show it: scheme, host, port and path (no query: a key may
+    hide there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 def _meta(args: argparse.Namespace, clients: list[str], target: str) -> dict[str, Any]:
     versions = {"rawgpt": _version("rawgpt")}
     if any(c.startswith("sdk") for c in clients):
@@ -223,6 +243,8 @@ async def run(args: argparse.Namespace) -> int:
             tokens = args.mock_tokens or workload.max_tokens or 50
             if tokens < 1:
                 raise UsageError(f"--mock-tokens must be >= 1, got {tokens}")
+        elif (problem := _bad_base_url(args.base_url)) is not None:
+            raise UsageError(f"--base-url {problem}")
         elif not os.environ.get(args.api_key_env):
             raise UsageError(
                 f"no API key: ${args.api_key_env} is not set (set it, or name another variable "
@@ -235,7 +257,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.base_url is not None:
             _cost_check(args, workload, clients)
             target = Target(args.base_url, args.api_key_env)
-            return await _measure(args, clients, workload, target, args.base_url)
+            return await _measure(args, clients, workload, target, _shown(args.base_url))
         pace = Pace(args.mock_first_token_ms, args.mock_itl_ms, tokens)
         async with mock_server(pace) as url:
             target = Target(url, MOCK_KEY_ENV, {MOCK_KEY_ENV: MOCK_KEY})

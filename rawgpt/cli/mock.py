@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--first-token-ms",
         type=float,
-        help="a model's pace: the first token this long after the headers, then one token "
+        help="a model's pace: the first token this long after the request arrives, then one token "
         "per --chunk-interval-ms (role, finish and [DONE] events unpaced)",
     )
     p.add_argument(

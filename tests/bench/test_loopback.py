@@ -126,6 +126,8 @@ def test_a_remote_host_without_a_terminal_or_yes_is_refused_before_any_request()
         (["--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "RAWGPT_NO_SUCH_VAR"],
          "$RAWGPT_NO_SUCH_VAR is not set"),
         (["--json", "/no/such/dir/x.json"], "no such directory"),
+        (["--base-url", "localhost:8000/v1", "--yes"], "must be an http:// or https:// URL"),
+        (["--base-url", "https://u:p@example.com/v1", "--yes"], "carries credentials"),
     ],
 )  # fmt: skip
 def test_bad_options_are_refused_before_any_request(
