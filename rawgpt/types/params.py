@@ -5,12 +5,13 @@ out, a misspelt one or a value of the wrong type is a mypy/pyright error. At
 run time nothing here is consulted and every keyword goes into the JSON body as
 given, so a parameter newer than this release works (for the checker, pass it
 in ``extra_body``). Request bodies stay plain dicts and lists, as the API
-takes them: messages, tools and formats are ``Mapping[str, Any]``.
+takes them: messages, tools and formats are ``Mapping[str, Any]`` in sequences
+(lists or tuples: a generator cannot be sent as JSON).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict
 
 if TYPE_CHECKING:
@@ -26,11 +27,11 @@ class ChatCompletionCreateParams(TypedDict, total=False):
     """``chat.completions.create()``: every field of the request body but ``stream``."""
 
     model: Required[str]
-    messages: Required[Iterable[JSON]]
+    messages: Required[Sequence[JSON]]
     audio: JSON | None
     frequency_penalty: float | None
     function_call: str | JSON
-    functions: Iterable[JSON]
+    functions: Sequence[JSON]
     logit_bias: Mapping[str, int] | None
     logprobs: bool | None
     max_completion_tokens: int | None
@@ -53,7 +54,7 @@ class ChatCompletionCreateParams(TypedDict, total=False):
     stream_options: JSON | None
     temperature: float | None
     tool_choice: str | JSON
-    tools: Iterable[JSON]
+    tools: Sequence[JSON]
     top_logprobs: int | None
     top_p: float | None
     user: str
