@@ -107,8 +107,9 @@ def _discriminator(cls: type[View]) -> str | None:
     for klass in cls.__mro__:
         annotation = klass.__dict__.get("__annotations__", {}).get("type")  # noqa: RUF063 (no inspect import)
         if annotation is not None:
-            if annotation.startswith("Literal[") and annotation.count('"') == 2:
-                return str(annotation.split('"')[1])
+            quote = annotation[8:9]  # ' when unparsed (PEP 563), else the source's quotes
+            if annotation[:8] == "Literal[" and quote in "'\"" and annotation.count(quote) == 2:
+                return str(annotation.split(quote)[1])
             return None
     return None
 
