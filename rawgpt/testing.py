@@ -6,10 +6,22 @@
         client = rawgpt.AsyncClient(api_key="sk-test", base_url=srv.base_url)
         srv.add_fault("status:500", times=1)   # the next request gets a 500
 
-Endpoints: ``POST /v1/chat/completions`` (plain and ``stream: true``),
-``POST /v1/embeddings`` and ``GET /v1/models``; anything else is a 404. Every
-response carries OpenAI's ``x-request-id``, ``openai-processing-ms`` and
-``x-ratelimit-*`` headers; RPM and TPM are enforced when set.
+Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/responses`` (plain and
+``stream: true``), ``POST /v1/embeddings`` and ``GET /v1/models``; anything else
+is a 404. Every response carries OpenAI's ``x-request-id``, ``openai-processing-ms``
+and ``x-ratelimit-*`` headers; RPM and TPM are enforced when set.
+
+What a chat completion or a response says follows the request: a function tool
+(``tool_choice`` not ``"none"``) gives a tool call whose arguments stream in
+pieces; ``max_tokens`` / ``max_output_tokens`` below the reply's word count cut
+it (``finish_reason: "length"``; a response ``"incomplete"`` with
+``incomplete_details.reason: "max_output_tokens"``). A response starts with a
+reasoning item when the request has ``reasoning`` or names a reasoning model
+(``o1``/``o3``/``o4-mini``/``gpt-5``...), its summary streamed as
+``response.reasoning_summary_text.delta`` events when ``reasoning.summary`` is set.
+A Responses stream is ``event: <type>`` plus data with the same ``type`` and a
+``sequence_number`` from 0, ending with ``response.completed`` /
+``.incomplete`` / ``.failed`` (no ``[DONE]``).
 
 Faults come from ``add_fault(spec, times=n)``, from an ``x-mock-fault: <spec>``
 request header, or at random (``fail_rate``), in that order of precedence::
@@ -19,14 +31,22 @@ request header, or at random (``fail_rate``), in that order of precedence::
     quota / too_large                        429 insufficient_quota / "Request too large"
     reset                                    headers, half the body, then the connection drops
     cut:<n>                                  stream drops after n events, no [DONE]
+    end:<n>                                  stream ends cleanly after n events, no [DONE]
+                                             (nor a Responses terminal event)
     stall:<n>:<seconds>                      stream goes silent after n events, then finishes
     slow_headers:<seconds>                   wait before the response headers
     malformed                                200 whose body (or 2nd SSE event) is broken JSON
     stream_error / stream_error_data         2 events, then an SSE error event / error data line
+    stream_error_flat                        2 events, then an SSE error event with code and
+                                             message at the top level (not under "error")
+    failed                                   a response with status "failed" and an error
+                                             (streamed: ending with response.failed); chat: 500
+    refusal                                  a refusal instead of the reply (chat and responses)
 
 ``:retry`` / ``:no_retry`` add ``x-should-retry: true`` / ``false``. On a plain
-(non-stream) request ``cut`` acts as ``reset``, ``stall`` pauses halfway through
-the body and the stream errors become a 500; on a stream ``reset`` is ``cut:1``.
+(non-stream) request ``cut`` acts as ``reset``, ``end`` as ``malformed``, ``stall``
+pauses halfway through the body and the stream errors become a 500; on a stream
+``reset`` is ``cut:1``.
 """
 
 from __future__ import annotations
@@ -62,7 +82,7 @@ def _check(ok: bool, message: str) -> None:
 
 
 class MockServer:
-    """OpenAI's chat completions, embeddings and models endpoints on ``host:port``.
+    """OpenAI's chat completions, responses, embeddings and models endpoints on ``host:port``.
 
     Start with ``async with`` (or ``await start()`` / ``await stop()``); the CLI
     awaits ``serve_forever()``. ``port=0`` picks a free port. ``fail_status=429``
@@ -147,7 +167,8 @@ class MockServer:
 
     @property
     def reply(self) -> str:
-        """The reply text every chat choice gives (before ``max_tokens`` truncation)."""
+        """The reply text every chat choice and response gives (before ``max_tokens`` or
+        ``max_output_tokens`` truncation)."""
         return self._dispatcher.opts.reply
 
     def add_fault(self, spec: str, *, times: int = 1) -> None:

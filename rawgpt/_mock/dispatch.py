@@ -42,10 +42,21 @@ from .responses import (
     plan_chat,
     validate,
 )
+from .responses_api import (
+    RESPONSES_ENDINGS,
+    check_request,
+    plan_response,
+    response_events,
+    response_json,
+    responses_cost,
+)
 from .stream import chat_events, stream_script
 from .writer import HTML, Ctx, Drop, ResponseWriter, retry_headers
 
 _CHAT, _EMBEDDINGS, _MODELS = "/v1/chat/completions", "/v1/embeddings", "/v1/models"
+_RESPONSES = "/v1/responses"
+_STREAMED = frozenset((_CHAT, _RESPONSES))
+_ANSWER_FAULTS = frozenset(("failed", "refusal"))  # change the answer, not its delivery
 _BAD_INPUT = "Invalid 'input': expected a string, an array of strings or of token arrays."
 
 
@@ -87,6 +98,8 @@ class Options:
 
 def _cost(path: str, body: dict[str, Any]) -> int:
     try:
+        if path == _RESPONSES:
+            return responses_cost(body)
         return chat_cost(body) if path == _CHAT else embedding_cost(body)
     except (TypeError, ValueError):
         return 0
@@ -110,6 +123,7 @@ class Dispatcher(ResponseWriter):
         self._routes: dict[tuple[str, str], Route] = {
             ("POST", _CHAT): self._chat,
             ("POST", _EMBEDDINGS): self._embeddings,
+            ("POST", _RESPONSES): self._responses,
             ("GET", _MODELS): self._models,
         }
 
@@ -158,7 +172,11 @@ class Dispatcher(ResponseWriter):
             return self.json(ctx, 400, invalid_param("x-mock-fault", str(exc)))
         if fault is not None:
             self.stats.faults += 1
-            fault = fault.for_stream(request.path == _CHAT and payload.get("stream") is True)
+            streamed = request.path in _STREAMED and payload.get("stream") is True
+            fault = fault.for_stream(streamed, responses=request.path == _RESPONSES)
+            if fault.kind == "refusal" and request.path not in _STREAMED:
+                message = "The refusal fault applies to chat completions and responses only."
+                return self.json(ctx, 400, invalid_param("x-mock-fault", message))
             if fault.kind in ERROR_KINDS:
                 return self._fault_error(ctx, fault, payload)
             if fault.kind == "slow_headers":
@@ -190,7 +208,9 @@ class Dispatcher(ResponseWriter):
         if (denied := self._admit(ctx, body["model"], chat_cost(body))) is not None:
             return denied
         await self._spread(ctx)
-        plan = plan_chat(body, self.opts.reply)
+        refuse = fault is not None and fault.kind == "refusal"
+        plan = plan_chat(body, self.opts.reply, refuse=refuse)
+        fault = None if refuse else fault
         completion_id, created = f"chatcmpl-{next(self.ids)}", int(time.time())
         if body.get("stream") is True:
             options = body.get("stream_options")
@@ -198,6 +218,23 @@ class Dispatcher(ResponseWriter):
             events = chat_events(plan, completion_id, created, self.opts.chunks, usage)
             return await self.stream(ctx, stream_script(events, fault))
         return await self.send(ctx, completion_json(plan, completion_id, created), fault)
+
+    async def _responses(
+        self, ctx: Ctx, body: dict[str, Any], fault: Fault | None
+    ) -> web.StreamResponse:
+        if (error := check_request(body)) is not None:
+            return self.json(ctx, 400, error)
+        if (denied := self._admit(ctx, body["model"], responses_cost(body))) is not None:
+            return denied
+        await self._spread(ctx)
+        answer = fault.kind if fault is not None and fault.kind in _ANSWER_FAULTS else None
+        plan = plan_response(body, self.opts.reply, answer)
+        fault = None if answer else fault
+        suffix, created = f"{self._prefix}{next(self.ids):08x}", int(time.time())
+        if body.get("stream") is True:
+            events = response_events(plan, suffix, created, self.opts.chunks)
+            return await self.stream(ctx, stream_script(events, fault, RESPONSES_ENDINGS))
+        return await self.send(ctx, response_json(plan, suffix, created), fault)
 
     async def _embeddings(
         self, ctx: Ctx, body: dict[str, Any], fault: Fault | None

@@ -7,6 +7,7 @@ error is an HTML page instead. Bodies that never change are built once.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 import orjson
 
@@ -47,11 +48,24 @@ QUOTA = error_body(
     "insufficient_quota",
     code="insufficient_quota",
 )
-STREAM_ERROR = error_body(
-    "The server had an error while processing your request. Sorry about that!",
-    "server_error",
-    code="server_error",
-)
+_SERVER_ERROR = {
+    "message": "The server had an error while processing your request. Sorry about that!",
+    "type": "server_error",
+    "param": None,
+    "code": "server_error",
+}
+STREAM_ERROR = orjson.dumps({"error": _SERVER_ERROR})
+
+
+def error_event(head: dict[str, Any], *, flat: bool) -> bytes:
+    """An SSE ``event: error`` carrying a server error after the fields of ``head``: nested
+    under ``"error"`` as OpenAI sends it, or ``flat`` (``code``, ``message`` at the top
+    level) as some compatible servers do."""
+    if flat:  # the event keeps its own "type": the error's fields but that one
+        fields = {**head, **{k: v for k, v in _SERVER_ERROR.items() if k != "type"}}
+    else:
+        fields = {**head, "error": _SERVER_ERROR}
+    return b"event: error\ndata: " + orjson.dumps(fields) + b"\n\n"
 
 
 def invalid_api_key(key: str) -> bytes:

@@ -9,11 +9,18 @@ The same spec reaches the server from ``MockServer.add_fault``, from a per-reque
     too_large[:retry|:no_retry]              429 "Request too large"
     reset                                    headers, half the body, then the connection drops
     cut:<n>                                  a stream that drops after n events, no [DONE]
+    end:<n>                                  a stream that ends cleanly after n events, no [DONE]
+                                             (nor a Responses terminal event)
     stall:<n>:<seconds>                      a stream that goes silent after n events
     slow_headers:<seconds>                   wait before sending the response headers
     malformed                                200 with a body (or an SSE data line) that is bad JSON
     stream_error                             2 events, then an ``event: error`` SSE event
     stream_error_data                        2 events, then a ``data: {"error": ...}`` line
+    stream_error_flat                        2 events, then an ``event: error`` whose data has
+                                             ``code`` and ``message`` at the top level
+    failed                                   Responses: status "failed" with an error (the
+                                             stream ends with ``response.failed``); chat: a 500
+    refusal                                  the model refuses: a refusal instead of the text
 
 ``retry`` / ``no_retry`` add ``x-should-retry: true`` / ``false`` to the error response.
 """
@@ -30,15 +37,20 @@ _ARITY: dict[str, tuple[int, int]] = {
     "too_large": (0, 0),
     "reset": (0, 0),
     "cut": (1, 1),
+    "end": (1, 1),
     "stall": (2, 2),
     "slow_headers": (1, 1),
     "malformed": (0, 0),
     "stream_error": (0, 0),
     "stream_error_data": (0, 0),
+    "stream_error_flat": (0, 0),
+    "failed": (0, 0),
+    "refusal": (0, 0),
 }
 _RETRY_KINDS = frozenset({"status", "rate_limit", "quota", "too_large"})
 #: Faults that replace the whole response with an error.
 ERROR_KINDS = _RETRY_KINDS
+_STREAM_ERRORS = ("stream_error", "stream_error_data", "stream_error_flat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +65,22 @@ class Fault:
     seconds: float = 0.0
     events: int = 0
 
-    def for_stream(self, stream: bool) -> Fault:
+    def for_stream(self, stream: bool, *, responses: bool = False) -> Fault:
         """The fault as it applies to a streamed (or a plain JSON) response.
 
-        On a plain response ``cut`` acts as ``reset`` and the stream errors as a
-        500; on a stream ``reset`` acts as ``cut:1``.
+        On a plain response ``cut`` acts as ``reset``, ``end`` as ``malformed`` (the
+        body ends cleanly halfway) and the stream errors as a 500; on a stream
+        ``reset`` acts as ``cut:1``. ``failed`` is a 500 except on ``/v1/responses``.
         """
+        if self.kind == "failed" and not responses:
+            return replace(self, kind="status", status=500)
         if stream:
             return replace(self, kind="cut", events=1) if self.kind == "reset" else self
         if self.kind == "cut":
             return replace(self, kind="reset")
-        if self.kind in ("stream_error", "stream_error_data"):
+        if self.kind == "end":
+            return replace(self, kind="malformed")
+        if self.kind in _STREAM_ERRORS:
             return replace(self, kind="status", status=500)
         return self
 
@@ -116,7 +133,7 @@ def parse_fault(spec: str) -> Fault:
         )
     if kind in ("quota", "too_large"):
         return replace(fault, status=429)
-    if kind == "cut":
+    if kind in ("cut", "end"):
         return replace(fault, events=int(_number(spec, args[0], integer=True)))
     if kind == "stall":
         events = int(_number(spec, args[0], integer=True))

@@ -22,6 +22,7 @@ from .errors import MISSING_MODEL, invalid_param, missing_param
 
 FINGERPRINT = "fp_mock"
 DEFAULT_REPLY = "This is a mock reply from the rawgpt test server."
+REFUSAL = "I'm sorry, but I can't help with that request."
 DEFAULT_MAX_TOKENS = 16
 EMBEDDING_DIM = 8
 _SAMPLES: dict[str, Any] = {
@@ -32,7 +33,13 @@ _SAMPLES: dict[str, Any] = {
     "array": [],
     "object": {},
 }
-_INT_LIMITS = {"n": 128, "max_tokens": 10**6, "max_completion_tokens": 10**6, "dimensions": 4096}
+_INT_LIMITS = {
+    "n": 128,
+    "max_tokens": 10**6,
+    "max_completion_tokens": 10**6,
+    "max_output_tokens": 10**6,
+    "dimensions": 4096,
+}
 MODELS_JSON = orjson.dumps(
     {
         "object": "list",
@@ -66,7 +73,8 @@ def validate(body: dict[str, Any], required: str) -> bytes | None:
     return None
 
 
-def _content_chars(content: Any) -> int:
+def content_chars(content: Any) -> int:
+    """Characters of a content: a string, or a list of parts with ``text``."""
     if isinstance(content, str):
         return len(content)
     chars = 0
@@ -81,7 +89,7 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     messages = body.get("messages")
     chars = 0
     if isinstance(messages, list):
-        chars = sum(_content_chars(m.get("content")) for m in messages if isinstance(m, dict))
+        chars = sum(content_chars(m.get("content")) for m in messages if isinstance(m, dict))
     if body.get("tools"):
         chars += len(orjson.dumps(body["tools"]))
     return max(1, chars // 4)
@@ -110,6 +118,7 @@ class ChatPlan:
     tool_args: str
     prompt_tokens: int
     completion_tokens: int  # per choice
+    refusal: bool = False  # ``text`` is a refusal
 
     def usage(self) -> dict[str, int]:
         completion = self.completion_tokens * self.n
@@ -150,8 +159,10 @@ def tool_arguments(function: dict[str, Any]) -> str:
     return orjson.dumps(args).decode()
 
 
-def plan_chat(body: dict[str, Any], reply: str) -> ChatPlan:
+def plan_chat(body: dict[str, Any], reply: str, *, refuse: bool = False) -> ChatPlan:
     model, n, prompt = body["model"], body.get("n") or 1, prompt_tokens(body)
+    if refuse:
+        return ChatPlan(model, n, REFUSAL, "stop", None, "", prompt, len(REFUSAL.split()), True)
     tool = _chosen_tool(body)
     if tool is not None:
         args = tool_arguments(tool)
@@ -171,6 +182,8 @@ def completion_json(plan: ChatPlan, completion_id: str, created: int) -> bytes:
     choices = []
     for i in range(plan.n):
         message: dict[str, Any] = {"role": "assistant", "content": plan.text, "refusal": None}
+        if plan.refusal:
+            message["content"], message["refusal"] = None, plan.text
         if plan.tool_name is not None:
             function = {"name": plan.tool_name, "arguments": plan.tool_args}
             call = {"id": tool_call_id(completion_id, i), "type": "function", "function": function}

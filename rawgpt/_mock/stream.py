@@ -1,11 +1,12 @@
 """Server-sent events for the mock server's streamed chat completions.
 
 ``chat_events`` renders a ``ChatPlan`` as the exact byte sequence OpenAI sends:
-per choice a role chunk, content (or tool-call argument) pieces, a finish chunk,
-then an optional usage chunk and ``data: [DONE]``. Choices interleave. The chunk
-envelope is serialized once per stream and the per-piece bytes are spliced in,
-so a long stream costs little more than its payload. ``stream_script`` then
-bends the event list to a stream fault (cut, stall, error, malformed).
+per choice a role chunk, content (or refusal, or tool-call argument) pieces, a
+finish chunk, then an optional usage chunk and ``data: [DONE]``. Choices
+interleave. The chunk envelope is serialized once per stream and the per-piece
+bytes are spliced in, so a long stream costs little more than its payload.
+``stream_script`` then bends any endpoint's event list to a stream fault (cut,
+end, stall, error, malformed), given how that endpoint's streams end.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .errors import STREAM_ERROR
+from .errors import STREAM_ERROR, error_event
 from .faults import Fault
 from .responses import FINGERPRINT, ChatPlan, tool_call_id
 
@@ -60,10 +61,13 @@ def chat_events(
         return head + orjson.dumps([choice]) + tail
 
     if plan.tool_name is None:
-        role = {"role": "assistant", "content": "", "refusal": None}
+        role: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
+        key = b"content"
+        if plan.refusal:
+            role, key = {"role": "assistant", "content": None, "refusal": ""}, b"refusal"
         events = [event(i, role) for i in indexes]
         pieces = split_pieces(plan.text, chunks)
-        starts = [b'[{"index":%d,"delta":{"content":' % i for i in indexes]
+        starts = [b'[{"index":%d,"delta":{"%s":' % (i, key) for i in indexes]
         end = _PIECE_END
     else:
         function = {"name": plan.tool_name, "arguments": ""}
@@ -92,6 +96,25 @@ def chat_events(
 
 
 @dataclass(frozen=True, slots=True)
+class Endings:
+    """How one endpoint's streams end under a stream fault: its three error endings, and
+    what a malformed stream still sends last (``[DONE]`` for chat, nothing for Responses)."""
+
+    error: bytes  # stream_error: an SSE error event, the error nested (OpenAI's form)
+    error_flat: bytes  # stream_error_flat: an SSE error event with code/message on top
+    error_data: bytes  # stream_error_data: a data line {"error": ...} without an event name
+    done: tuple[bytes, ...]
+
+
+CHAT_ENDINGS = Endings(
+    error_event({}, flat=False),
+    error_event({"type": "error"}, flat=True),
+    b"data: " + STREAM_ERROR + b"\n\n",
+    (DONE,),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class StreamScript:
     """What to write: the events, where to go silent and for how long, and how to end."""
 
@@ -101,20 +124,27 @@ class StreamScript:
     abort: bool = False
 
 
-def stream_script(events: list[bytes], fault: Fault | None) -> StreamScript:
-    """Apply a stream fault; ``n`` in cut/stall counts events and stops short of ``[DONE]``."""
+def stream_script(
+    events: list[bytes], fault: Fault | None, endings: Endings = CHAT_ENDINGS
+) -> StreamScript:
+    """Apply a stream fault; ``n`` in cut/end/stall counts events and stops short of the
+    last one (``[DONE]``, or a Responses stream's terminal event)."""
     if fault is None:
         return StreamScript(events)
     last = len(events) - 1
     if fault.kind == "cut":
         return StreamScript(events[: min(fault.events, last)], abort=True)
+    if fault.kind == "end":
+        return StreamScript(events[: min(fault.events, last)])
     if fault.kind == "stall":
         return StreamScript(events, min(fault.events, last), fault.seconds)
     if fault.kind == "stream_error":
-        return StreamScript([*events[:2], b"event: error\ndata: " + STREAM_ERROR + b"\n\n"])
+        return StreamScript([*events[:2], endings.error])
+    if fault.kind == "stream_error_flat":
+        return StreamScript([*events[:2], endings.error_flat])
     if fault.kind == "stream_error_data":
-        return StreamScript([*events[:2], b"data: " + STREAM_ERROR + b"\n\n"])
+        return StreamScript([*events[:2], endings.error_data])
     if fault.kind == "malformed":
         broken = events[1][: len(events[1]) // 2].rstrip(b"\n") + b"\n\n"
-        return StreamScript([events[0], broken, DONE])
+        return StreamScript([events[0], broken, *endings.done])
     return StreamScript(events)

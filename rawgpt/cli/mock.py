@@ -31,8 +31,12 @@ def add_parser(sub: Any) -> None:
         "admitted and answered out of order, each with the rate-limit headers of its admission",
     )
     p.add_argument("--chunk-interval-ms", type=float, default=0.0, help="pace of stream chunks")
-    p.add_argument("--stream-chunks", type=int, help="content chunks per streamed choice")
-    p.add_argument("--reply", help="fixed reply text")
+    p.add_argument(
+        "--stream-chunks",
+        type=int,
+        help="content (or tool-call argument) chunks per streamed choice or response",
+    )
+    p.add_argument("--reply", help="fixed reply text (chat and responses)")
     p.add_argument("--fail-rate", type=float, default=0.0, help="fraction of random failures")
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--seed", type=int)
@@ -44,7 +48,9 @@ def add_parser(sub: Any) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="queue a fault for the next request (repeatable), e.g. status:500",
+        help="queue a fault for the next request (repeatable), e.g. status:500, rate_limit:2, "
+        "cut:3 (stream dropped), end:3 (stream ended cleanly, no terminal event), stall:2:5, "
+        "stream_error, stream_error_flat, failed, refusal; see rawgpt.testing",
     )
 
 
