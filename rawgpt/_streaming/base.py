@@ -2,11 +2,12 @@
 
 Bytes come from the transport with ``readany()`` and go through the sans-IO SSE
 decoder; each decoded event goes to the subclass's ``_item``, which returns
-the item to give out (a view), or None for an event that gives nothing out
-(skipped, or the one that ended the stream: ``_done()``). Per event the hot
-path is that one call. The items given out are held (``_held``) and folded
-into the stream's result ``_HELD`` at a time, at a read, by the subclass's
-``_merge``: a stream keeps its result, not every event. A stream that ends
+the item to give out (a view), or raises ``NOTHING`` for an event that gives
+nothing out (skipped, or the one that ended the stream: ``_done()``). Per
+event the hot path is that one call (a ``try`` costs nothing until it
+catches). The items given out are held (``_held``) and folded into the
+stream's result ``_HELD`` at a time, at a read, by the subclass's ``_merge``:
+a stream keeps its result, not every event. A stream that ends
 before its subclass says it is complete raises APIConnectionError, so a cut
 stream never passes for a complete one.
 """
@@ -32,6 +33,13 @@ from .._transport import RawResponse
 from ..sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 T = TypeVar("T")
+
+
+class _Nothing(Exception):
+    """Raised by ``_item`` for an event that gives nothing out (rare: no per-event test)."""
+
+
+NOTHING = _Nothing()
 
 _DRAIN_BYTES = 65536
 # A whole stream can arrive in one read (a fast server, a busy client): decode it in
@@ -79,8 +87,9 @@ class SSEStream(Generic[T]):
 
     # What a kind of stream says (subclasses).
 
-    def _item(self, event: ServerSentEvent) -> T | None:
-        """The item ``event`` gives out, or None (skipped; or it ended the stream)."""
+    def _item(self, event: ServerSentEvent) -> T:
+        """The item ``event`` gives out; raises NOTHING if none (skipped, or it ended the
+        stream)."""
         raise NotImplementedError
 
     def _merge(self) -> None:
@@ -109,10 +118,10 @@ class SSEStream(Generic[T]):
             if self._pos < len(self._events):
                 event = self._events[self._pos]
                 self._pos += 1
-                item = self._item(event)
-                if item is not None:
-                    return item
-                continue
+                try:
+                    return self._item(event)
+                except _Nothing:
+                    continue
             if self._closed:
                 if self._drain:
                     await self._drained()
@@ -161,12 +170,12 @@ class SSEStream(Generic[T]):
             event = events[self._pos]
             self._pos += 1
             try:
-                item = self._item(event)
+                out.append(self._item(event))
+            except _Nothing:
+                continue
             except APIError:
                 self._pos -= 1  # the next call meets the same event and raises
                 break
-            if item is not None:
-                out.append(item)
         return out
 
     def _error_from(self, data: str, parsed: Any = None) -> APIStatusError:

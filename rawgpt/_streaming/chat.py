@@ -18,7 +18,7 @@ from .._transport import RawResponse
 from ..sse import ServerSentEvent
 from ..types import ChatCompletion, ChatCompletionChunk
 from .accumulate import Merged
-from .base import SSEStream
+from .base import NOTHING, SSEStream
 
 T = TypeVar("T")
 
@@ -34,17 +34,17 @@ class AsyncStream(SSEStream[T]):
         super().__init__(raw, **options)
         self._merged = Merged()
 
-    def _item(self, event: ServerSentEvent) -> T | None:
+    def _item(self, event: ServerSentEvent) -> T:
         data = event.data
         if data == "[DONE]":
             self._done()
-            return None
+            raise NOTHING
         if event.event is not None and event.event != "message":
             if event.event == "error":
                 error = self._error_from(data)
                 self._fail(error)
                 raise error
-            return None
+            raise NOTHING
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -205,7 +205,7 @@ class AsyncResponseStream(SSEStream[ResponseStreamEvent]):
         self._final: dict[str, Any] | None = None  # the terminal event's response
         self._status: str | None = None  # the terminal event's status
 
-    def _item(self, event: ServerSentEvent) -> ResponseStreamEvent | None:
+    def _item(self, event: ServerSentEvent) -> ResponseStreamEvent:
         data = event.data
         try:
             obj = orjson.loads(data)
