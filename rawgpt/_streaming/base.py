@@ -2,7 +2,7 @@
 
 Bytes come from the transport with ``readany()`` and go through the sans-IO SSE
 decoder; each decoded event goes to the subclass's ``_item``, which returns
-the item to give out (a view), or raises ``NOTHING`` for an event that gives
+the item to give out (a view), or raises ``Nothing`` for an event that gives
 nothing out (skipped, or the one that ended the stream: ``_done()``). Per
 event the hot path is that one call (a ``try`` costs nothing until it
 catches). The items given out are held (``_held``) and folded into the
@@ -35,11 +35,10 @@ from ..sse import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, ServerSentEvent, 
 T = TypeVar("T")
 
 
-class _Nothing(Exception):
-    """Raised by ``_item`` for an event that gives nothing out (rare: no per-event test)."""
+class Nothing(Exception):
+    """Raised by ``_item`` for an event that gives nothing out (rare: no per-event test).
+    Raise the class, never a kept instance: a re-raised instance keeps every traceback."""
 
-
-NOTHING = _Nothing()
 
 _DRAIN_BYTES = 65536
 # A whole stream can arrive in one read (a fast server, a busy client): decode it in
@@ -88,7 +87,7 @@ class SSEStream(Generic[T]):
     # What a kind of stream says (subclasses).
 
     def _item(self, event: ServerSentEvent) -> T:
-        """The item ``event`` gives out; raises NOTHING if none (skipped, or it ended the
+        """The item ``event`` gives out; raises Nothing if none (skipped, or it ended the
         stream)."""
         raise NotImplementedError
 
@@ -120,7 +119,7 @@ class SSEStream(Generic[T]):
                 self._pos += 1
                 try:
                     return self._item(event)
-                except _Nothing:
+                except Nothing:
                     continue
             if self._closed:
                 if self._drain:
@@ -171,7 +170,7 @@ class SSEStream(Generic[T]):
             self._pos += 1
             try:
                 out.append(self._item(event))
-            except _Nothing:
+            except Nothing:
                 continue
             except APIError:
                 self._pos -= 1  # the next call meets the same event and raises

@@ -18,7 +18,7 @@ from .._transport import RawResponse
 from ..sse import ServerSentEvent
 from ..types import ChatCompletion, ChatCompletionChunk
 from .accumulate import Merged
-from .base import NOTHING, SSEStream
+from .base import Nothing, SSEStream
 
 T = TypeVar("T")
 
@@ -38,13 +38,13 @@ class AsyncStream(SSEStream[T]):
         data = event.data
         if data == "[DONE]":
             self._done()
-            raise NOTHING
+            raise Nothing
         if event.event is not None and event.event != "message":
             if event.event == "error":
                 error = self._error_from(data)
                 self._fail(error)
                 raise error
-            raise NOTHING
+            raise Nothing
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
