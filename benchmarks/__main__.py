@@ -60,6 +60,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "one@256": (256, 256),
             "stream@1": (12, 3),
             "stream@16": (32, 16),
+            "responses@1": (12, 3),
             "mock:one@64": (64, 64),
             # no warm-up of its own (a 200-chunk paced stream takes ~1.1 s): the code paths
             # are warm from the canned streams, the connections from mock:one@64
@@ -78,6 +79,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "one@256": (1500, 256),
             "stream@1": (40, 10),
             "stream@16": (64, 16),
+            "responses@1": (40, 10),
             "mock:one@64": (192, 64),
             "mock:stream@16": (32, 0),  # as in quick: warm from the scenarios before it
         },

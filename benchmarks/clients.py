@@ -1,10 +1,12 @@
 """The clients under test, each written the way its users would write it.
 
-Every client has the same three coroutines: ``one()`` sends one non-streamed
-chat completion and returns its content, ``stream()`` reads one streamed chat
+Every client has the same coroutines: ``one()`` sends one non-streamed chat
+completion and returns its content, ``stream()`` reads one streamed chat
 completion chunk by chunk and returns the joined content with the
-``time.perf_counter()`` at which its first non-empty piece arrived, ``close()``
-lets go of the connections. Libraries are imported inside ``make()`` so a worker
+``time.perf_counter()`` at which its first non-empty piece arrived,
+``responses()`` does the same with a streamed Responses API answer (every event
+read, the ``response.output_text.delta`` ones joined), ``close()`` lets go of
+the connections. Libraries are imported inside ``make()`` so a worker
 process only ever imports the client it measures.
 """
 
@@ -19,6 +21,7 @@ MESSAGES: list[dict[str, str]] = [
     {"role": "system", "content": "You are a helpful assistant. Answer briefly and precisely."},
     {"role": "user", "content": "Write one short paragraph about why foxes jump over dogs."},
 ]
+INPUT = MESSAGES[1]["content"]  # the Responses API's input: the same question
 API_KEY = "sk-bench"
 DEFAULT_NAMES = ("bare", "rawgpt", "sdk", "sdk-aiohttp", "httpx")
 # Also measurable on request: rawgpt without its default rate limiter (rate_limiter=False).
@@ -40,6 +43,7 @@ class Unavailable(Exception):
 class Client(Protocol):
     async def one(self) -> str: ...
     async def stream(self) -> tuple[str, float]: ...
+    async def responses(self) -> tuple[str, float]: ...
     async def close(self) -> None: ...
 
 
@@ -54,6 +58,7 @@ class Bare:
         self._dumps = orjson.dumps
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_connections))
         self._url = base_url + "/chat/completions"
+        self._url_responses = base_url + "/responses"
         self._headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 
     async def one(self) -> str:
@@ -88,6 +93,28 @@ class Bare:
                         parts.append(content)
         return "".join(parts), first
 
+    async def responses(self) -> tuple[str, float]:
+        first = 0.0
+        body = {"model": MODEL, "input": INPUT, "max_output_tokens": MAX_TOKENS, "stream": True}
+        loads = self._loads
+        parts: list[str] = []
+        async with self._session.post(
+            self._url_responses, data=self._dumps(body), headers=self._headers
+        ) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"HTTP {resp.status}")
+            async for line in resp.content:
+                if line.startswith(b"data: "):
+                    event = loads(line[6:])
+                    kind = event["type"]
+                    if kind == "response.output_text.delta":
+                        if not parts:
+                            first = perf_counter()
+                        parts.append(event["delta"])
+                    elif kind == "response.completed":
+                        break
+        return "".join(parts), first
+
     async def close(self) -> None:
         await self._session.close()
 
@@ -106,6 +133,7 @@ class Httpx:
         )
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(600.0, connect=5.0))
         self._url = base_url + "/chat/completions"
+        self._url_responses = base_url + "/responses"
         self._headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 
     async def one(self) -> str:
@@ -135,6 +163,28 @@ class Httpx:
                         if not parts:
                             first = perf_counter()
                         parts.append(content)
+        return "".join(parts), first
+
+    async def responses(self) -> tuple[str, float]:
+        first = 0.0
+        body = {"model": MODEL, "input": INPUT, "max_output_tokens": MAX_TOKENS, "stream": True}
+        loads = self._loads
+        parts: list[str] = []
+        async with self._client.stream(
+            "POST", self._url_responses, content=self._dumps(body), headers=self._headers
+        ) as resp:
+            if resp.status_code != 200:
+                raise RuntimeError(f"HTTP {resp.status_code}")
+            async for line in resp.aiter_lines():
+                if line.startswith("data: "):
+                    event = loads(line[6:])
+                    kind = event["type"]
+                    if kind == "response.output_text.delta":
+                        if not parts:
+                            first = perf_counter()
+                        parts.append(event["delta"])
+                    elif kind == "response.completed":
+                        break
         return "".join(parts), first
 
     async def close(self) -> None:
@@ -172,6 +222,20 @@ class RawGPT:
                     if not parts:
                         first = perf_counter()
                     parts.append(content)
+        return "".join(parts), first
+
+    async def responses(self) -> tuple[str, float]:
+        first = 0.0
+        parts: list[str] = []
+        stream = await self._client.responses.create(
+            model=MODEL, input=INPUT, max_output_tokens=MAX_TOKENS, stream=True
+        )
+        async with stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    if not parts:
+                        first = perf_counter()
+                    parts.append(event.delta)
         return "".join(parts), first
 
     async def close(self) -> None:
@@ -219,6 +283,20 @@ class SDK:
                     if not parts:
                         first = perf_counter()
                     parts.append(content)
+        return "".join(parts), first
+
+    async def responses(self) -> tuple[str, float]:
+        first = 0.0
+        parts: list[str] = []
+        stream = await self._client.responses.create(
+            model=MODEL, input=INPUT, max_output_tokens=MAX_TOKENS, stream=True
+        )
+        async with stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    if not parts:
+                        first = perf_counter()
+                    parts.append(event.delta)
         return "".join(parts), first
 
     async def close(self) -> None:

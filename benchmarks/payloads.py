@@ -1,4 +1,5 @@
-"""The canned responses: a realistic ``chat.completion`` and a 200-event stream.
+"""The canned responses: a realistic ``chat.completion``, a 200-event stream, and a
+Responses API stream of the same text (``RESPONSES_EVENTS`` events).
 
 Built once, as bytes, by the server (``benchmarks.procs.canned``); the workers use
 the same functions to know what content a complete answer carries. Headers
@@ -13,6 +14,8 @@ from typing import Any
 import orjson
 
 STREAM_EVENTS = 200  # role chunk + content chunks + finish chunk
+RESPONSES_DELTAS = STREAM_EVENTS - 2  # the same text as the chat stream, one delta per token
+RESPONSES_EVENTS = RESPONSES_DELTAS + 8  # created, in_progress, added x2, done x3, completed
 MODEL = "gpt-4o-mini-2024-07-18"
 _WORDS = [
     "The",
@@ -122,6 +125,70 @@ def stream_events() -> list[bytes]:
     return [b"data: " + e + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
 
 
+def _response(status: str, text: str | None) -> dict[str, Any]:
+    """A Responses API ``response`` object, as OpenAI streams it (with its echoed settings)."""
+    output = []
+    if text is not None:
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+        output = [{"id": "msg_bench", "type": "message", "status": "completed",
+                   "content": [part], "role": "assistant"}]  # fmt: skip
+    usage = None
+    if status == "completed":
+        usage = {"input_tokens": 25, "input_tokens_details": {"cached_tokens": 0},
+                 "output_tokens": RESPONSES_DELTAS, "output_tokens_details":
+                 {"reasoning_tokens": 0}, "total_tokens": 25 + RESPONSES_DELTAS}  # fmt: skip
+    return {
+        "id": "resp_bench0123456789abcdef", "object": "response", "created_at": 1730000000,
+        "status": status, "background": False, "error": None, "incomplete_details": None,
+        "instructions": None, "max_output_tokens": 100, "max_tool_calls": None, "model": MODEL,
+        "output": output, "parallel_tool_calls": True, "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
+        "store": True, "temperature": 1.0, "text": {"format": {"type": "text"},
+        "verbosity": "medium"}, "tool_choice": "auto", "tools": [], "top_logprobs": 0,
+        "top_p": 1.0, "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+    }  # fmt: skip
+
+
+def responses_events() -> list[bytes]:
+    """The SSE events of one streamed Responses API answer carrying ``stream_content()``:
+    created, in_progress, the message item and its part, one delta per token, the
+    done events, and response.completed with the whole response."""
+    text = stream_content()
+    item = {"id": "msg_bench", "type": "message", "status": "in_progress", "content": [],
+            "role": "assistant"}  # fmt: skip
+    at = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": _response("in_progress", None)},
+        {"type": "response.in_progress", "response": _response("in_progress", None)},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **at, "part": part},
+    ]
+    events += [
+        {
+            "type": "response.output_text.delta",
+            **at,
+            "delta": t,
+            "logprobs": [],
+            "obfuscation": "xY3z"[: 1 + i % 4],
+        }
+        for i, t in enumerate(content_tokens(RESPONSES_DELTAS))
+    ]
+    done = {**item, "status": "completed",
+            "content": [{**part, "text": text}]}  # fmt: skip
+    events += [
+        {"type": "response.output_text.done", **at, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": {**part, "text": text}},
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+        {"type": "response.completed", "response": _response("completed", text)},
+    ]
+    return [
+        b"event: %s\ndata: %s\n\n"
+        % (e["type"].encode(), orjson.dumps({"type": e["type"], "sequence_number": n, **e}))
+        for n, e in enumerate(events)
+    ]
+
+
 def chunked(pieces: list[bytes]) -> list[bytes]:
     """``pieces`` in chunked transfer encoding, one chunk each, then the last chunk."""
     return [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
@@ -165,6 +232,8 @@ class Canned:
         )
         self.stream_chunks = chunked(stream_events())
         self.stream_tail = b"\r\n\r\n" + b"".join(self.stream_chunks)
+        self.responses_chunks = chunked(responses_events())
+        self.responses_tail = b"\r\n\r\n" + b"".join(self.responses_chunks)
         missing = b'{"error":{"message":"Not found","type":"invalid_request_error"}}'
         self.not_found = (
             b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n"

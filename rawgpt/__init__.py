@@ -37,7 +37,8 @@ from .types import ListView, Response, View
 
 if TYPE_CHECKING:
     from ._ratelimit.redis import RedisRateLimiter
-    from ._sync import Client, OpenAI, Stream
+    from ._streaming import AsyncResponseStream
+    from ._sync import Client, OpenAI, ResponseStream, Stream
 
 AsyncOpenAI = AsyncClient
 
@@ -50,6 +51,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncClient",
     "AsyncOpenAI",
+    "AsyncResponseStream",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -71,6 +73,7 @@ __all__ = [
     "RequestEvent",
     "RequestTooLargeError",
     "Response",
+    "ResponseStream",
     "Retry",
     "Stream",
     "Timeout",
@@ -82,10 +85,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Client", "OpenAI", "Stream"):  # the blocking twin loads on first use
+    if name in ("Client", "OpenAI", "Stream", "ResponseStream"):  # loads on first use
         from . import _sync
 
         return getattr(_sync, name)
+    if name == "AsyncResponseStream":  # the Responses API's types load on first use
+        from . import _streaming
+
+        return _streaming.AsyncResponseStream
     if name == "RedisRateLimiter":  # loads on first use; redis-py itself only when built
         from ._ratelimit.redis import RedisRateLimiter
 

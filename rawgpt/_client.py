@@ -35,9 +35,9 @@ from ._errors import (
 )
 from ._net import ProxyOption, SSLOption, is_loopback, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
-from ._resources import AsyncChat, AsyncEmbeddings, Send
+from ._resources import AsyncChat, AsyncEmbeddings, AsyncResponses, Send
 from ._retry import Retry
-from ._streaming import AsyncStream
+from ._streaming import AsyncStream, SSEStream
 from ._transport import RawResponse, Transport
 from ._usage import RequestEvent, Usage, event_from
 from ._version import user_agent
@@ -184,6 +184,7 @@ class AsyncClient:
         self._send = send
         self.chat = AsyncChat(send)
         self.embeddings = AsyncEmbeddings(send)
+        self.responses = AsyncResponses(send)
 
     async def _request_with_defaults(
         self,
@@ -359,8 +360,10 @@ class AsyncClient:
         timeout: Timeout | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
+        stream_class: type[SSEStream[Any]] = AsyncStream,
     ) -> Any:
-        """POST ``body`` to ``path`` with retries; a Response view, or an AsyncStream."""
+        """POST ``body`` to ``path`` with retries; a Response view, or a ``stream_class``
+        stream (an AsyncStream of chat chunks unless told)."""
         try:
             data = orjson.dumps(body)
         except TypeError as exc:
@@ -417,7 +420,9 @@ class AsyncClient:
                 if stream and not raw.headers.get("content-type", "").startswith(
                     "application/json"
                 ):
-                    return self._open_stream(raw, path, body, start, retries + 1, limited, secret)
+                    return self._open_stream(
+                        raw, path, body, start, retries + 1, limited, secret, stream_class
+                    )
                 content = await raw.read()
             except APIError as error:
                 delay = self.retry.next_delay(
@@ -513,13 +518,14 @@ class AsyncClient:
         attempts: int,
         limited: int,
         secret: str,
-    ) -> AsyncStream[Any]:
+        stream_class: type[SSEStream[Any]],
+    ) -> SSEStream[Any]:
         """An event-stream answer: the stream records the call in the usage when it ends."""
         _log(path, raw.status, attempts - 1, start, secret)
         on_end = functools.partial(
             self._stream_ended, path, _model(body), raw.headers, start, attempts, limited
         )
-        return AsyncStream(
+        return stream_class(
             raw, secret=secret, on_end=on_end, max_event_bytes=self.limits.max_event_bytes
         )
 
@@ -561,7 +567,10 @@ class AsyncClient:
     ) -> Object:
         """POST a JSON body to ``path`` under base_url; the JSON answer as a view."""
         if body.get("stream"):
-            raise ValueError("post() reads JSON answers; stream with chat.completions.create()")
+            raise ValueError(
+                "post() reads JSON answers; stream with chat.completions.create() "
+                "or responses.create()"
+            )
         result: Object = await self._send(
             path,
             body,

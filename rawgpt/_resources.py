@@ -1,4 +1,4 @@
-"""The resource namespaces: ``client.chat.completions`` and ``client.embeddings``.
+"""The resource namespaces: ``client.chat.completions``, ``embeddings``, ``responses``.
 
 Every keyword a method does not itself consume goes into the JSON body as it
 is, so parameters newer than this release work without one.
@@ -16,7 +16,13 @@ from .types import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from .types.params import ChatCompletionCreateParams, EmbeddingCreateParams
+    from ._streaming import AsyncResponseStream
+    from .types.params import (
+        ChatCompletionCreateParams,
+        EmbeddingCreateParams,
+        ResponseCreateParams,
+    )
+    from .types.responses import Response
 
 # The client's request loop: (path, body, *, shape, stream, timeout, extra_headers, extra_query)
 Send = Callable[..., Awaitable[Any]]
@@ -151,4 +157,85 @@ class AsyncEmbeddings:
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
+        )
+
+
+class AsyncResponses:
+    """``client.responses``: the Responses API."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._classes: tuple[type[Response], type[AsyncResponseStream]] | None = None
+
+    def _load(self) -> tuple[type[Response], type[AsyncResponseStream]]:
+        """The answer's view and stream classes, imported on the first call (``import
+        rawgpt`` does not load the Responses API's types)."""
+        from ._streaming import AsyncResponseStream
+        from .types.responses import Response
+
+        self._classes = (Response, AsyncResponseStream)
+        return self._classes
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[True],
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> AsyncResponseStream: ...
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[False] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> Response: ...
+    @overload
+    async def create(
+        self,
+        *,
+        stream: bool,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> Response | AsyncResponseStream: ...
+    async def create(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Response | AsyncResponseStream:
+        """Create a model response; with ``stream=True``, an AsyncResponseStream of events.
+
+        ``model`` is required unless a stored ``prompt`` names it.
+        """
+        body = build_body("responses.create", params, (), extra_body)
+        if "model" not in body and "prompt" not in body:
+            raise TypeError(
+                "responses.create() missing required keyword argument: 'model' "
+                "(or a stored 'prompt' that names one)"
+            )
+        shape, stream_class = self._classes or self._load()
+        return await self._send(  # type: ignore[no-any-return]
+            "/responses",
+            body,
+            shape=shape,
+            stream=bool(body.get("stream")),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            stream_class=stream_class,
         )

@@ -20,11 +20,11 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 from ._client import AsyncClient
 from ._config import Timeout
-from ._streaming import AsyncStream
+from ._streaming import AsyncStream, SSEStream
 from .types import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse, Object
 
 if TYPE_CHECKING:
@@ -33,8 +33,15 @@ if TYPE_CHECKING:
     from ._config import Limits
     from ._ratelimit import Limiter
     from ._retry import Retry
+    from ._streaming import AsyncResponseStream
     from ._usage import RequestEvent, Usage
-    from .types.params import ChatCompletionCreateParams, ClientOptions, EmbeddingCreateParams
+    from .types.params import (
+        ChatCompletionCreateParams,
+        ClientOptions,
+        EmbeddingCreateParams,
+        ResponseCreateParams,
+    )
+    from .types.responses import Response, ResponseStreamEvent  # noqa: F401 (in a string)
 
 T = TypeVar("T")
 Chunk = TypeVar("Chunk")
@@ -96,10 +103,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Stream(Generic[Chunk]):
-    """A streamed chat completion as a plain iterator; ``with`` it to be sure it closes."""
+class _Events(Generic[Chunk]):
+    """An async stream as a plain iterator, one thread crossing per network read."""
 
-    def __init__(self, stream: AsyncStream[Chunk], runner: _LoopThread) -> None:
+    def __init__(self, stream: SSEStream[Chunk], runner: _LoopThread) -> None:
         self._stream = stream
         self._run = runner.run
         self._batch: list[Chunk] = []
@@ -124,7 +131,7 @@ class Stream(Generic[Chunk]):
         """Stop reading and release the connection."""
         self._run(self._stream.close())
 
-    def __enter__(self) -> Stream[Chunk]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -136,9 +143,26 @@ class Stream(Generic[Chunk]):
     def completed(self) -> bool:
         return self._stream.completed
 
+
+class Stream(_Events[Chunk]):
+    """A streamed chat completion as a plain iterator; ``with`` it to be sure it closes."""
+
+    _stream: AsyncStream[Chunk]
+
     def get_final_completion(self) -> ChatCompletion:
         """The chunks merged into one chat completion (the stream must have ended)."""
         return self._stream.get_final_completion()
+
+
+class ResponseStream(_Events["ResponseStreamEvent"]):
+    """A streamed Responses API answer as a plain iterator of events; ``with`` it to be
+    sure it closes."""
+
+    _stream: AsyncResponseStream
+
+    def get_final_response(self) -> Response:
+        """The response the stream ended with (see AsyncResponseStream.get_final_response)."""
+        return self._stream.get_final_response()
 
 
 def _wrap(result: Any, runner: _LoopThread) -> Any:
@@ -217,6 +241,50 @@ class _Embeddings:
         return self._client._call(coro)
 
 
+class _Responses:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[True],
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> ResponseStream: ...
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[False] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> Response: ...
+    @overload
+    def create(
+        self,
+        *,
+        stream: bool,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        **params: Unpack[ResponseCreateParams],
+    ) -> Response | ResponseStream: ...
+    def create(self, **kwargs: Any) -> Any:
+        """Create a model response; with ``stream=True``, a ResponseStream of events."""
+        c = self._client
+        result = c._call(c._async.responses.create(**kwargs))
+        return ResponseStream(result, c._runner()) if isinstance(result, SSEStream) else result
+
+
 class Client:
     """The blocking client: the same keywords and calls as AsyncClient."""
 
@@ -228,6 +296,7 @@ class Client:
         self._finalizer: weakref.finalize[Any, Client] | None = None
         self.chat = _Chat(self)
         self.embeddings = _Embeddings(self)
+        self.responses = _Responses(self)
         _live.add(self)
 
     def with_options(self, **options: Any) -> Client:

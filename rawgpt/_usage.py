@@ -1,5 +1,12 @@
 """Usage accounting: one event per finished request, running totals per model, hooks.
 
+Chat completions and Responses API calls count alike: a response's
+``input_tokens`` / ``output_tokens`` are prompt / completion tokens, its
+``output_tokens_details.reasoning_tokens`` and ``input_tokens_details.cached_tokens``
+the reasoning and cached tokens (``completion_tokens_details`` /
+``prompt_tokens_details`` in a chat completion), and its ``status`` the
+event's finish_reason.
+
 Every call (plain or streamed, succeeded or failed) ends in a RequestEvent. The
 client adds it to its ``usage`` totals, hands it to each hook (for metrics
 systems; a failing hook is logged, never raised into the call), and logs it at
@@ -34,7 +41,7 @@ class RequestEvent:
     ttft: float | None = None  # streams: seconds to the first chunk
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # a response's status for the Responses API
     remaining_requests: str | None = None
     remaining_tokens: str | None = None
     error: str | None = None  # the exception class name
@@ -42,6 +49,8 @@ class RequestEvent:
     rate_limited: int = 0  # attempts answered 429, retried or not
     response_id: str | None = None  # the answer's "id" (a stream's first chunk's)
     response_model: str | None = None  # the model that answered, as the answer names it
+    reasoning_tokens: int = 0  # of completion_tokens
+    cached_tokens: int = 0  # of prompt_tokens, served from the prompt cache
 
 
 @dataclass(slots=True)
@@ -53,6 +62,8 @@ class ModelUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     price: Price | None = None  # USD per 1M tokens (input, output); None: unknown model
+    reasoning_tokens: int = 0  # of completion_tokens
+    cached_tokens: int = 0  # of prompt_tokens
 
     @property
     def cost_usd(self) -> float:
@@ -71,6 +82,8 @@ class ModelUsage:
             "failed": self.failed,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cached_tokens": self.cached_tokens,
             "cost_usd": round(self.cost_usd, 6),
             "unpriced_requests": self.unpriced_requests,
         }
@@ -124,8 +137,11 @@ class Usage:
         totals.requests += 1
         usage = body.get("usage")
         if type(usage) is dict:
-            totals.prompt_tokens += usage.get("prompt_tokens") or 0
-            totals.completion_tokens += usage.get("completion_tokens") or 0
+            prompt, completion, reasoning, cached = tokens(usage)
+            totals.prompt_tokens += prompt
+            totals.completion_tokens += completion
+            totals.reasoning_tokens += reasoning
+            totals.cached_tokens += cached
 
     def record(self, event: RequestEvent) -> None:
         """Add one finished request's event to the totals, then hooks and the DEBUG log."""
@@ -135,6 +151,8 @@ class Usage:
             totals.failed += 1
         totals.prompt_tokens += event.prompt_tokens
         totals.completion_tokens += event.completion_tokens
+        totals.reasoning_tokens += event.reasoning_tokens
+        totals.cached_tokens += event.cached_tokens
         if totals.price is not None:
             event.cost_usd = priced(totals.price, event.prompt_tokens, event.completion_tokens)
         for hook in self.hooks:
@@ -163,6 +181,14 @@ class Usage:
         return sum(m.completion_tokens for m in self.by_model.values())
 
     @property
+    def reasoning_tokens(self) -> int:
+        return sum(m.reasoning_tokens for m in self.by_model.values())
+
+    @property
+    def cached_tokens(self) -> int:
+        return sum(m.cached_tokens for m in self.by_model.values())
+
+    @property
     def cost_usd(self) -> float:
         return sum(m.cost_usd for m in self.by_model.values())
 
@@ -172,6 +198,8 @@ class Usage:
             "requests": self.requests,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cached_tokens": self.cached_tokens,
             "cost_usd": round(self.cost_usd, 6),
             "by_model": {name: m.to_dict() for name, m in self.by_model.items()},
         }
@@ -184,20 +212,36 @@ def event_from(
     headers: Mapping[str, str] | None,
     **fields: Any,
 ) -> RequestEvent:
-    """An event filled from a response body's usage/finish_reason and its headers."""
+    """An event filled from a response body's usage/finish_reason (a Responses API answer:
+    its status) and its headers."""
     event = RequestEvent(path, model, **fields)
     if body is not None:
         event.response_id = body.get("id")
         event.response_model = body.get("model")
         usage = body.get("usage")
         if type(usage) is dict:
-            event.prompt_tokens = usage.get("prompt_tokens") or 0
-            event.completion_tokens = usage.get("completion_tokens") or 0
+            prompt, completion, reasoning, cached = tokens(usage)
+            event.prompt_tokens, event.completion_tokens = prompt, completion
+            event.reasoning_tokens, event.cached_tokens = reasoning, cached
         choices = body.get("choices")
         if type(choices) is list and choices and type(choices[0]) is dict:
             event.finish_reason = choices[0].get("finish_reason")
+        elif type(body.get("status")) is str:
+            event.finish_reason = body["status"]
     if headers is not None:
         event.request_id = headers.get("x-request-id")
         event.remaining_requests = headers.get("x-ratelimit-remaining-requests")
         event.remaining_tokens = headers.get("x-ratelimit-remaining-tokens")
     return event
+
+
+def tokens(usage: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """Prompt, completion, reasoning and cached tokens of a chat completion's or a
+    response's ``usage`` (``prompt_tokens`` or ``input_tokens``, and so on)."""
+    prompt = usage.get("prompt_tokens") or usage.get("input_tokens") or 0
+    completion = usage.get("completion_tokens") or usage.get("output_tokens") or 0
+    out = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    into = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
+    reasoning = (out.get("reasoning_tokens") or 0) if type(out) is dict else 0
+    cached = (into.get("cached_tokens") or 0) if type(into) is dict else 0
+    return prompt, completion, reasoning, cached

@@ -43,7 +43,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from ._client import AsyncClient
-from ._streaming import AsyncStream
+from ._streaming import AsyncStream, SSEStream
 from ._sync import Client
 from ._usage import RequestEvent
 from ._version import __version__
@@ -173,7 +173,7 @@ def _traced(send: Send, tracer: trace.Tracer, capture: bool) -> Send:
         finally:
             otel_context.detach(current)
             _CALL.reset(token)
-        if isinstance(result, AsyncStream):
+        if isinstance(result, SSEStream):  # a chat or a Responses API stream
             _follow(result, call, capture)
         else:
             _end(call, result.to_dict(), None, capture)
@@ -212,7 +212,7 @@ def _request_attributes(operation: str, body: Mapping[str, Any], capture: bool) 
     return attrs
 
 
-def _follow(stream: AsyncStream[Any], call: _Call, capture: bool) -> None:
+def _follow(stream: SSEStream[Any], call: _Call, capture: bool) -> None:
     """End the span with the stream: an end callback (run just after the client records
     the usage event), and at its garbage collection if it is dropped unread."""
     ref = weakref.ref(stream)
@@ -225,7 +225,12 @@ def _follow(stream: AsyncStream[Any], call: _Call, capture: bool) -> None:
             call.event = event
         answer = summary
         if live is not None and live.completed:  # every choice, the text
-            answer = live.get_final_completion().to_dict()
+            final = (
+                live.get_final_completion()
+                if isinstance(live, AsyncStream)
+                else live.get_final_response()  # type: ignore[attr-defined]
+            )
+            answer = final.to_dict()
         if first_chunk_at is not None:
             call.span.set_attribute(
                 "gen_ai.response.time_to_first_chunk", max(0.0, first_chunk_at - call.start)

@@ -5,7 +5,8 @@ The benchmark needs a server that is never the bottleneck, so this is a bare
 at a time per connection, and responses built ahead of time. Every POST gets
 either a fixed ``chat.completion`` JSON body or, when the request body asks for
 ``"stream": true``, a ``text/event-stream`` of 200 ``chat.completion.chunk``
-events (role, content, finish) and ``data: [DONE]``, each event in its own
+events (role, content, finish) and ``data: [DONE]``; a POST to ``/responses``
+with ``"stream": true`` gets the Responses API stream of the same text; each event in its own
 chunked-encoding chunk as OpenAI flushes per token. The whole stream goes out in
 one write by default; ``--per-event`` writes one event per event-loop iteration
 instead, so the client sees many small reads, closer to a live token stream.
@@ -73,17 +74,23 @@ class Server(asyncio.Protocol):
     def _answer(self, head: bytes, body: bytes) -> None:
         canned = self.canned
         close = b"\r\nconnection: close" in head
-        if not head.startswith(b"post ") or b"/chat/completions " not in head[:200]:
+        chat = b"/chat/completions " in head[:200]
+        stream = b'"stream":true' in body or b'"stream": true' in body
+        responses = stream and b"/responses " in head[:200]
+        if not head.startswith(b"post ") or not (chat or responses):
             self._reply(canned.not_found, close)
             return
         Server.count += 1
         rid = b"%016x" % Server.count
-        if b'"stream":true' in body or b'"stream": true' in body:
+        if stream:
+            chunks, tail = canned.stream_chunks, canned.stream_tail
+            if responses:
+                chunks, tail = canned.responses_chunks, canned.responses_tail
             if self.per_event:
                 self._reply(canned.stream_head + rid + b"\r\n\r\n", False)
-                self._trickle(iter(canned.stream_chunks), close)
+                self._trickle(iter(chunks), close)
             else:
-                self._reply(canned.stream_head + rid + canned.stream_tail, close)
+                self._reply(canned.stream_head + rid + tail, close)
         else:
             self._reply(canned.json_head + rid + canned.json_tail, close)
 

@@ -8,11 +8,12 @@ measured calls after the warm-up, per-call latency percentiles (and time to
 first token for streams), and the process's peak RSS so far.
 
 A plan item is ``[TARGET:]KIND@CONCURRENCY:N:WARMUP``: KIND ``one`` (a
-non-streamed completion) or ``stream``; TARGET ``canned`` (``--url``, the
-default) or ``mock`` (``--mock-url``). The overhead benchmark's names still
-work: ``seq`` is ``one@1``, ``conc`` is ``one@C`` (C from ``--concurrency``) and
-``stream`` is ``stream@1``. Every answer must be as long as the first one, so a
-truncated reply fails the run. ``--profile PATH`` runs the measured part under
+non-streamed completion), ``stream`` or ``responses`` (a Responses API stream);
+TARGET ``canned`` (``--url``, the default) or ``mock`` (``--mock-url``). The
+overhead benchmark's names still work: ``seq`` is ``one@1``, ``conc`` is
+``one@C`` (C from ``--concurrency``), ``stream`` is ``stream@1`` and
+``responses`` is ``responses@1``. Every answer must be as long as the first
+one, so a truncated reply fails the run. ``--profile PATH`` runs the measured part under
 cProfile and saves the stats (the timings are then not comparable).
 """
 
@@ -30,7 +31,7 @@ from typing import Any
 
 from benchmarks.clients import NAMES, Client, Unavailable, make
 
-SCENARIOS = ("seq", "conc", "stream")  # the overhead benchmark's names
+SCENARIOS = ("seq", "conc", "stream", "responses")  # the overhead benchmark's names
 UNAVAILABLE_EXIT = 3
 TARGETS = ("canned", "mock")
 Item = tuple[str, str, str, int, int, int]  # name, target, kind, concurrency, n, warmup
@@ -72,8 +73,8 @@ async def _run(client: Client, kind: str, n: int, concurrency: int, check: list[
         while remaining > 0:
             remaining -= 1
             started = clock()
-            if kind == "stream":
-                text, first = await client.stream()
+            if kind != "one":
+                text, first = await (client.stream() if kind == "stream" else client.responses())
                 ttfts.append(first - started)
             else:
                 text = await client.one()
@@ -167,14 +168,25 @@ def _report_profile(profiler: Any, path: str) -> None:
 
 def parse_plan(text: str, concurrency: int = 64) -> list[Item]:
     """``one@1:300:50,mock:stream@16:32:16`` (or ``seq:300:50``) -> plan items."""
-    legacy = {"seq": "one@1", "conc": f"one@{concurrency}", "stream": "stream@1"}
+    legacy = {
+        "seq": "one@1",
+        "conc": f"one@{concurrency}",
+        "stream": "stream@1",
+        "responses": "responses@1",
+    }
     plan: list[Item] = []
     for entry in text.split(","):
         head, n, warmup = entry.rsplit(":", 2)
         target, _, what = head.rpartition(":")
         kind, _, conc = legacy.get(what, what).partition("@")
-        if kind not in ("one", "stream") or not conc.isdigit() or target not in ("", *TARGETS):
-            raise ValueError(f"bad plan item {entry!r}: want [canned:|mock:]one|stream@C:N:W")
+        if (
+            kind not in ("one", "stream", "responses")
+            or not conc.isdigit()
+            or target not in ("", *TARGETS)
+        ):
+            raise ValueError(
+                f"bad plan item {entry!r}: want [canned:|mock:]one|stream|responses@C:N:W"
+            )
         plan.append((head, target or "canned", kind, int(conc), int(n), int(warmup)))
     return plan
 

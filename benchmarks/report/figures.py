@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.payloads import STREAM_EVENTS
+from benchmarks.payloads import RESPONSES_EVENTS, STREAM_EVENTS
 from benchmarks.report.markdown import median
 from benchmarks.report.overhead_tables import Summary
 
@@ -46,10 +46,12 @@ IMPORT_LABEL = '`python -c "import ..."`, whole process (ms)'
 
 
 PER_CHUNK = 1000.0 / STREAM_EVENTS  # ms per stream -> µs per chunk
+PER_EVENT = 1000.0 / RESPONSES_EVENTS  # ms per Responses stream -> µs per event
 # metric -> (summary field, scale, higher is better)
 METRICS: dict[str, tuple[str, float, bool]] = {
     "cpu": ("cpu_ms", 1.0, False),
     "chunk": ("cpu_ms", PER_CHUNK, False),
+    "event": ("cpu_ms", PER_EVENT, False),
     "rps": ("per_s", 1.0, True),
     "p50": ("p50_ms", 1.0, False),
     "p99": ("p99_ms", 1.0, False),
@@ -69,6 +71,11 @@ STREAM_ROWS: list[Row] = [
     ("chunk", "stream@{c}", "client CPU per chunk, {c} in flight (µs)"),
     ("rps", "stream@{c}", "streams/s, {c} in flight"),
     ("ttft", "stream@{c}", "time to first token p50, {c} in flight (ms)"),
+]
+RESPONSES_ROWS: list[Row] = [
+    ("cpu", "responses@{c}", "client CPU per Responses stream, {c} in flight (ms)"),
+    ("event", "responses@{c}", "client CPU per Responses event, {c} in flight (µs)"),
+    ("rps", "responses@{c}", "Responses streams/s, {c} in flight"),
 ]
 MOCK_ROWS: list[Row] = [
     ("p50", MOCK_ONE, "latency p50, 64 in flight (ms)"),
@@ -103,6 +110,10 @@ def load_sections(summary: Summary) -> Sections:
     return [
         ("Non-streamed, canned server", _rows(summary, ONE_ROWS, LEVELS)),
         ("Streamed (200 chunks), canned server", _rows(summary, STREAM_ROWS, STREAM_LEVELS)),
+        (
+            f"Responses API stream ({RESPONSES_EVENTS} events), canned server",
+            _rows(summary, RESPONSES_ROWS, (1,)),
+        ),
         ("Paced server, MockServer", _rows(summary, MOCK_ROWS, (0,))),
     ]
 

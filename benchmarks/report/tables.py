@@ -26,7 +26,14 @@ RATIOS = [
 Target = tuple[str, str, str, float, str, str]
 PER_REQUEST = ("cpu_one@1", "cpu_one@64", "cpu_one@256", "cpu_mock:one@64")
 PER_STREAM = ("cpu_stream@1", "cpu_stream@16", "chunk_mock:stream@16")
-VS_SDK = ("cpu_one@1", "cpu_one@64", "rps_one@64", "cpu_stream@1", "cpu_stream@16")
+VS_SDK = (
+    "cpu_one@1",
+    "cpu_one@64",
+    "rps_one@64",
+    "cpu_stream@1",
+    "cpu_stream@16",
+    "cpu_responses@1",
+)
 TARGETS: list[Target] = [
     *((k, "rawgpt", "bare", 1.10, "<=", "per request <= 1.10x floor") for k in PER_REQUEST),
     *((k, "rawgpt", "bare", 1.0, "<=", "per stream <= 1.0x floor") for k in PER_STREAM),

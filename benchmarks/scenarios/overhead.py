@@ -14,7 +14,8 @@ client (imports, GC state and pools of one never touch another):
 - ``httpx``: raw ``httpx.AsyncClient`` with orjson, written like the floor.
 
 Scenarios: non-streamed completions one at a time, non-streamed completions with 64
-in flight, and a 200-chunk stream one at a time. Each worker warms up before it
+in flight, a 200-chunk stream one at a time, and a Responses API stream of the same
+text (206 events) one at a time. Each worker warms up before it
 is timed. Clients run interleaved (round r starts with client r mod 5; bare and
 rawgpt, cheap to run but the noisiest pair, run several times per round), and
 each cell of the table is the median over runs; the ratios divide those medians.
@@ -48,6 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seq": (300, 50),
         "conc": (1000, 128),
         "stream": (60, 5),
+        "responses": (60, 5),
     },
     "full": {
         "rounds": 5,
@@ -55,6 +57,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seq": (1500, 200),
         "conc": (4000, 256),
         "stream": (150, 10),
+        "responses": (150, 10),
     },
 }
 

@@ -8,7 +8,8 @@
     summary.succeeded, summary.failed, summary.cost_usd
 
 Input lines are OpenAI Batch API requests (``custom_id``, ``method: "POST"``,
-``url``: ``/v1/chat/completions`` or ``/v1/embeddings``, ``body``) or plain
+``url``: ``/v1/chat/completions``, ``/v1/embeddings`` or ``/v1/responses``,
+``body``) or plain
 request bodies, whose custom_id is ``line-<n>`` (a Batch API line must carry
 its own custom_id). Answers are appended to the
 output file in the Batch API output format; failed requests (after the

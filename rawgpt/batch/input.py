@@ -24,7 +24,11 @@ from typing import Any
 import orjson
 
 # Batch API url -> path under the client's base_url (which ends in /v1).
-PATHS = {"/v1/chat/completions": "/chat/completions", "/v1/embeddings": "/embeddings"}
+PATHS = {
+    "/v1/chat/completions": "/chat/completions",
+    "/v1/embeddings": "/embeddings",
+    "/v1/responses": "/responses",
+}
 _BATCH_KEYS = ("custom_id", "method", "url", "body")
 
 
@@ -34,7 +38,7 @@ class Job:
 
     line: int
     custom_id: str
-    path: str  # under base_url: "/chat/completions" or "/embeddings"
+    path: str  # under base_url: "/chat/completions", "/embeddings" or "/responses"
     body: dict[str, Any]
 
 

@@ -7,7 +7,9 @@ validates nothing; for mypy and pyright every field has its type, so a typo or
 a missing None check is an error before the code runs.
 
 ``rawgpt.types.chat`` and ``rawgpt.types.embeddings`` hold the classes by
-endpoint; the common ones are here too.
+endpoint; the common ones are here too. ``rawgpt.types.responses`` holds the
+Responses API's (its ``Response`` is that answer's class, not the base here);
+import it by name: ``import rawgpt`` does not load it.
 """
 
 from __future__ import annotations

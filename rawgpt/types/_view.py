@@ -14,8 +14,8 @@ fallback: for mypy and pyright a typo is an error.
 A field's annotation names the view class its objects (or list items) are read
 as; a union of view classes (``A | B``) picks the class by the object's
 ``type`` field, from each class's ``type: Literal["..."]`` annotation (an
-object without a ``type``, or with one newer than this release, reads as the
-union's first class).
+object without a ``type`` reads as the union's first class, one with a
+``type`` newer than this release as a plain View).
 """
 
 from __future__ import annotations
@@ -71,14 +71,15 @@ def _field(name: str, cls: type[View] | None) -> property:
 
 def _union_field(name: str, pick: dict[Any, type[View]]) -> property:
     """A field whose objects are one of several view classes, told apart by ``type``
-    (an object without one, or with one newer than this release, reads as the first)."""
+    (an object without one reads as the first; one newer than this release as a View)."""
     first = next(iter(pick.values()))
 
     def get(self: View) -> Any:
         value: Any = self._d.get(name)
         kind = type(value)
         if kind is dict:
-            view = _new(pick.get(value.get("type"), first))
+            tag = value.get("type")
+            view = _new(pick.get(tag, View) if tag is not None else first)
             view._d = value
             return view
         if kind is list:
@@ -337,7 +338,8 @@ class ListView(Sequence[T]):
 
 class UnionListView(ListView[T]):
     """A JSON array of objects of several view classes, each picked by its ``type``
-    (``_c``, the first class, for an object without a known one)."""
+    (``_c``, the first class, for an object without one; a View for a type newer than
+    this release)."""
 
     __slots__ = ("_pick",)
 
@@ -346,7 +348,8 @@ class UnionListView(ListView[T]):
 
     def _one(self, value: Any) -> Any:
         if type(value) is dict:
-            return _wrap(value, self._pick.get(value.get("type"), self._c))
+            tag = value.get("type")
+            return _wrap(value, self._pick.get(tag, View) if tag is not None else self._c)
         return _wrap(value, None)
 
     def __getitem__(self, index: int | slice) -> Any:

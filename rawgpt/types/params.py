@@ -72,6 +72,43 @@ class EmbeddingCreateParams(TypedDict, total=False):
     user: str
 
 
+class ResponseCreateParams(TypedDict, total=False):
+    """``responses.create()``: every field of the request body but ``stream``.
+
+    None is required, as in the SDK: a stored ``prompt`` can name the model. At
+    run time ``model`` is required unless ``prompt`` is given (the API answers
+    400 without either), so the mistake shows before a request is sent.
+    """
+
+    model: str
+    input: str | Sequence[JSON]
+    background: bool | None
+    conversation: str | JSON | None
+    include: Sequence[str] | None
+    instructions: str | None
+    max_output_tokens: int | None
+    max_tool_calls: int | None
+    metadata: Mapping[str, str] | None
+    parallel_tool_calls: bool | None
+    previous_response_id: str | None
+    prompt: JSON | None
+    prompt_cache_key: str
+    prompt_cache_retention: str | None
+    reasoning: JSON | None
+    safety_identifier: str
+    service_tier: str | None
+    store: bool | None
+    stream_options: JSON | None
+    temperature: float | None
+    text: JSON
+    tool_choice: str | JSON
+    tools: Sequence[JSON]
+    top_logprobs: int | None
+    top_p: float | None
+    truncation: Literal["auto", "disabled"] | None
+    user: str
+
+
 class ClientOptions(TypedDict, total=False):
     """The keywords of ``AsyncClient(...)``, for the blocking ``Client(...)`` built on it."""
 

@@ -13,6 +13,7 @@ PUBLIC = {
     "Response", "Retry", "Stream", "Timeout", "UnprocessableEntityError", "View",
     "RateLimiter", "RequestTooLargeError", "RequestEvent", "ModelUsage", "Usage",
     "RedisRateLimiter", "__version__",
+    "AsyncResponseStream", "ResponseStream",  # responses.create(stream=True)'s, to annotate
 }  # fmt: skip
 
 

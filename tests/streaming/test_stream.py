@@ -18,7 +18,7 @@ import pytest
 
 import rawgpt
 from rawgpt._mock.responses import default_reply
-from rawgpt._streaming.chat import _HELD, _SLICE
+from rawgpt._streaming.base import _HELD, _SLICE
 from rawgpt.testing import MockServer
 from rawgpt.types import ChatCompletionChunk
 
