@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .types.params import (
         ChatCompletionCreateParams,
         ClientOptions,
+        ClientOverrides,
         EmbeddingCreateParams,
         ResponseCreateParams,
     )
@@ -294,12 +295,15 @@ class Client:
         self._loop_thread: _LoopThread | None = None
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize[Any, Client] | None = None
+        self._namespaces()
+        _live.add(self)
+
+    def _namespaces(self) -> None:
         self.chat = _Chat(self)
         self.embeddings = _Embeddings(self)
         self.responses = _Responses(self)
-        _live.add(self)
 
-    def with_options(self, **options: Any) -> Client:
+    def with_options(self, **options: Unpack[ClientOverrides]) -> Client:
         """A client with other per-call settings sharing this one's connection pool, rate
         limiter, usage and loop thread: see ``AsyncClient.with_options``. This client
         owns them: closing the new one is a no-op, closing this one closes them."""
@@ -309,8 +313,7 @@ class Client:
         new._loop_thread = None
         new._lock = threading.Lock()
         new._finalizer = None
-        new.chat = _Chat(new)
-        new.embeddings = _Embeddings(new)
+        new._namespaces()
         return new
 
     def _forget_loop_thread(self) -> None:

@@ -129,3 +129,20 @@ class ClientOptions(TypedDict, total=False):
     sleep: Callable[[float], Awaitable[None]] | None
     ssl: SSLOption
     proxy: ProxyOption
+
+
+class ClientOverrides(TypedDict, total=False):
+    """The keywords of ``with_options(...)``: what a client sharing the pool may change."""
+
+    api_key: str | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    organization: str | None
+    project: str | None
+    base_url: str | None
+    timeout: Timeout | float | None
+    max_retries: int | None
+    retry: Retry | None
+    default_headers: Mapping[str, str] | None
+    default_query: Mapping[str, str | int | float] | None
+    limits: None  # refused by name: they configure the pool
+    ssl: None
+    proxy: None

@@ -196,6 +196,8 @@ def test_blocking_with_options_shares_the_loop_thread_and_pool() -> None:
         assert derived._runner() is parent._runner()
         assert derived._async._transport is parent._async._transport
         assert rec.seen[0].headers["x-trace"] == "abc" and "x-trace" not in rec.seen[1].headers
+        derived.responses.create(model="m", input="hi")  # every namespace sends as derived
+        assert rec.seen[2].path_qs == "/v1/responses" and rec.seen[2].headers["x-trace"] == "abc"
         assert len(rec.ports) == 1
         assert derived.max_retries == 0 and parent.max_retries == 2
         parent.close()

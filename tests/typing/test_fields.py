@@ -17,7 +17,7 @@ from pydantic import BaseModel
 import rawgpt
 from rawgpt import types
 from rawgpt.types import chat, embeddings
-from rawgpt.types.params import ClientOptions
+from rawgpt.types.params import ClientOptions, ClientOverrides
 
 CHECKED_AGAINST = "3.63.0"
 PAIRS: list[tuple[type[BaseModel], type[types.View]]] = [
@@ -61,3 +61,5 @@ def test_the_blocking_clients_keywords_are_the_async_clients() -> None:
     """Client(**options) is typed by ClientOptions: the same names as AsyncClient(...)."""
     wanted = set(inspect.signature(rawgpt.AsyncClient).parameters)
     assert set(ClientOptions.__annotations__) == wanted
+    overrides = set(inspect.signature(rawgpt.AsyncClient.with_options).parameters) - {"self"}
+    assert set(ClientOverrides.__annotations__) == overrides
