@@ -135,6 +135,31 @@ async def test_a_stream_span_ends_with_the_stream_and_has_ttft(
     assert span.status.status_code is StatusCode.UNSET
 
 
+async def test_responses_calls_and_streams_are_spans(
+    traced: rawgpt.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
+    r = await traced.responses.create(model="gpt-4o-mini", input="Say hello")
+    assert r.usage is not None
+    attrs = _attrs(_only(exporter))
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.response.id"] == r.id
+    assert attrs["gen_ai.usage.input_tokens"] == r.usage.input_tokens
+    assert attrs["gen_ai.usage.output_tokens"] == r.usage.output_tokens
+    exporter.clear()
+    stream = await traced.responses.create(model="gpt-4o-mini", input="Say hello", stream=True)
+    assert exporter.get_finished_spans() == ()  # open while the stream is
+    async with stream:
+        async for _ in stream:
+            pass
+    final = stream.get_final_response()
+    assert final.usage is not None
+    attrs = _attrs(_only(exporter))
+    assert attrs["gen_ai.response.id"] == final.id
+    assert attrs["gen_ai.usage.output_tokens"] == final.usage.output_tokens
+    assert attrs["gen_ai.response.time_to_first_chunk"] > 0
+    assert attrs["rawgpt.request.attempts"] == 1
+
+
 async def test_a_stream_closed_early_ends_its_span(
     traced: rawgpt.AsyncClient, server: MockServer, exporter: InMemorySpanExporter
 ) -> None:
