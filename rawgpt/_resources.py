@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
     from ._streaming import AsyncResponseStream
     from .types.params import (
-        ChatCompletionCreateParams,
+        ChatCompletionCreateCall,
         EmbeddingCreateParams,
-        ResponseCreateParams,
+        ResponseCreateCall,
     )
     from .types.responses import Response
 
@@ -73,33 +73,21 @@ class AsyncCompletions:
         self,
         *,
         stream: Literal[True],
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> AsyncStream[ChatCompletionChunk]: ...
     @overload
     async def create(
         self,
         *,
         stream: Literal[False] | None = None,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> ChatCompletion: ...
     @overload
     async def create(
         self,
         *,
         stream: bool,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
     async def create(
         self,
@@ -181,33 +169,21 @@ class AsyncResponses:
         self,
         *,
         stream: Literal[True],
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> AsyncResponseStream: ...
     @overload
     async def create(
         self,
         *,
         stream: Literal[False] | None = None,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> Response: ...
     @overload
     async def create(
         self,
         *,
         stream: bool,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> Response | AsyncResponseStream: ...
     async def create(
         self,

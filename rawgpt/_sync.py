@@ -36,11 +36,11 @@ if TYPE_CHECKING:
     from ._streaming import AsyncResponseStream
     from ._usage import RequestEvent, Usage
     from .types.params import (
-        ChatCompletionCreateParams,
+        ChatCompletionCreateCall,
         ClientOptions,
         ClientOverrides,
-        EmbeddingCreateParams,
-        ResponseCreateParams,
+        EmbeddingCreateCall,
+        ResponseCreateCall,
     )
     from .types.responses import Response, ResponseStreamEvent  # noqa: F401 (in a string)
 
@@ -179,33 +179,21 @@ class _Completions:
         self,
         *,
         stream: Literal[True],
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> Stream[ChatCompletionChunk]: ...
     @overload
     def create(
         self,
         *,
         stream: Literal[False] | None = None,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> ChatCompletion: ...
     @overload
     def create(
         self,
         *,
         stream: bool,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ChatCompletionCreateParams],
+        **params: Unpack[ChatCompletionCreateCall],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
     def create(self, **kwargs: Any) -> Any:
         """Create a chat completion; with ``stream=True``, a Stream of chunks."""
@@ -222,24 +210,9 @@ class _Embeddings:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def create(
-        self,
-        *,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[EmbeddingCreateParams],
-    ) -> CreateEmbeddingResponse:
+    def create(self, **params: Unpack[EmbeddingCreateCall]) -> CreateEmbeddingResponse:
         """Create embeddings."""
-        coro = self._client._async.embeddings.create(
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            extra_query=extra_query,
-            **params,
-        )
-        return self._client._call(coro)
+        return self._client._call(self._client._async.embeddings.create(**params))
 
 
 class _Responses:
@@ -251,33 +224,21 @@ class _Responses:
         self,
         *,
         stream: Literal[True],
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> ResponseStream: ...
     @overload
     def create(
         self,
         *,
         stream: Literal[False] | None = None,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> Response: ...
     @overload
     def create(
         self,
         *,
         stream: bool,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        **params: Unpack[ResponseCreateParams],
+        **params: Unpack[ResponseCreateCall],
     ) -> Response | ResponseStream: ...
     def create(self, **kwargs: Any) -> Any:
         """Create a model response; with ``stream=True``, a ResponseStream of events."""

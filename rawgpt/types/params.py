@@ -146,3 +146,25 @@ class ClientOverrides(TypedDict, total=False):
     limits: None  # refused by name: they configure the pool
     ssl: None
     proxy: None
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a call may set besides the body: its timeout, headers, query, and fields to add
+    to the body (``extra_body``: parameters newer than this release, for the checker)."""
+
+    timeout: Timeout | float | None
+    extra_headers: Mapping[str, str] | None
+    extra_body: Mapping[str, Any] | None
+    extra_query: Mapping[str, Any] | None
+
+
+class ChatCompletionCreateCall(ChatCompletionCreateParams, RequestOptions, total=False):
+    """Every keyword of ``chat.completions.create()`` but ``stream`` (its overloads')."""
+
+
+class EmbeddingCreateCall(EmbeddingCreateParams, RequestOptions, total=False):
+    """Every keyword of ``embeddings.create()``."""
+
+
+class ResponseCreateCall(ResponseCreateParams, RequestOptions, total=False):
+    """Every keyword of ``responses.create()`` but ``stream`` (its overloads')."""
