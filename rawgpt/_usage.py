@@ -136,12 +136,25 @@ class Usage:
         totals = self.by_model.get(name) or self._totals(name)
         totals.requests += 1
         usage = body.get("usage")
-        if type(usage) is dict:
+        if type(usage) is not dict:
+            return
+        prompt = usage.get("prompt_tokens")
+        if prompt is None:  # a Responses API answer's names (or none): the general reader
             prompt, completion, reasoning, cached = tokens(usage)
             totals.prompt_tokens += prompt
             totals.completion_tokens += completion
             totals.reasoning_tokens += reasoning
             totals.cached_tokens += cached
+            return
+        # A chat completion's (the hot path: no call, no tuple; details read when present)
+        totals.prompt_tokens += prompt
+        totals.completion_tokens += usage.get("completion_tokens") or 0
+        details = usage.get("completion_tokens_details")
+        if details and type(details) is dict:
+            totals.reasoning_tokens += details.get("reasoning_tokens") or 0
+        details = usage.get("prompt_tokens_details")
+        if details and type(details) is dict:
+            totals.cached_tokens += details.get("cached_tokens") or 0
 
     def record(self, event: RequestEvent) -> None:
         """Add one finished request's event to the totals, then hooks and the DEBUG log."""

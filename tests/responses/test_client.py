@@ -198,6 +198,33 @@ async def test_cached_tokens_are_counted() -> None:
     assert (events[0].cached_tokens, events[0].reasoning_tokens) == (4, 3)
 
 
+async def test_chat_reasoning_and_cached_tokens_are_counted_on_both_paths() -> None:
+    """A chat completion's details, counted without a hook (the hot path reads them in
+    place) and with one (through its RequestEvent), alike."""
+    usage = {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21,
+             "prompt_tokens_details": {"cached_tokens": 4},
+             "completion_tokens_details": {"reasoning_tokens": 3}}  # fmt: skip
+    body = orjson.dumps({"id": "c", "object": "chat.completion", "model": MODEL,
+                         "choices": [], "usage": usage})  # fmt: skip
+
+    async def respond(w: asyncio.StreamWriter) -> None:
+        await write_all(w, head(content_type="application/json", content_length=len(body)), body)
+
+    events: list[rawgpt.RequestEvent] = []
+    async with (
+        RawServer(respond) as srv,
+        rawgpt.AsyncClient(api_key=KEY, base_url=srv.base_url) as c,
+    ):
+        messages = [{"role": "user", "content": "x"}]
+        await c.chat.completions.create(model=MODEL, messages=messages)
+        c.add_hook(events.append)
+        await c.chat.completions.create(model=MODEL, messages=messages)
+        totals = c.usage.to_dict()
+    assert totals["cached_tokens"] == 8 and totals["reasoning_tokens"] == 6
+    assert totals["prompt_tokens"] == 24 and totals["completion_tokens"] == 18
+    assert (events[0].cached_tokens, events[0].reasoning_tokens) == (4, 3)
+
+
 async def test_stream_usage_event_comes_from_the_terminal_response() -> None:
     events: list[rawgpt.RequestEvent] = []
     async with (
