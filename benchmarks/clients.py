@@ -191,30 +191,23 @@ class Httpx:
         await self._client.aclose()
 
 
-class RawGPT:
-    """rawgpt's public API, as its README shows it."""
+class DropIn:
+    """The SDK's call shape, which rawgpt keeps (``import rawgpt as openai``): rawgpt and
+    the SDK run this same user code, each on its own ``_client``."""
 
-    def __init__(self, base_url: str, limiter: bool = True) -> None:
-        import rawgpt
-
-        extra: dict[str, Any] = {} if limiter else {"rate_limiter": False}
-        self._client = rawgpt.AsyncClient(
-            api_key=API_KEY, base_url=base_url, max_retries=0, **extra
-        )
+    _client: Any  # rawgpt.AsyncClient or openai.AsyncOpenAI
 
     async def one(self) -> str:
-        r = await self._client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS
-        )
-        content = r.choices[0].message.content
-        return content or ""  # as the SDK client below does
+        create = self._client.chat.completions.create
+        r = await create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS)
+        content: str | None = r.choices[0].message.content
+        return content or ""
 
     async def stream(self) -> tuple[str, float]:
         first = 0.0
         parts: list[str] = []
-        stream = await self._client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True
-        )
+        create = self._client.chat.completions.create
+        stream = await create(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True)
         async with stream:
             async for chunk in stream:
                 content = chunk.choices[0].delta.content
@@ -242,10 +235,19 @@ class RawGPT:
         await self._client.close()
 
 
-_SDK_MESSAGES: Any = MESSAGES  # plain dicts, as users pass them; the SDK's TypedDicts accept them
+class RawGPT(DropIn):
+    """rawgpt's public API, as its README shows it."""
+
+    def __init__(self, base_url: str, limiter: bool = True) -> None:
+        import rawgpt
+
+        extra: dict[str, Any] = {} if limiter else {"rate_limiter": False}
+        self._client = rawgpt.AsyncClient(
+            api_key=API_KEY, base_url=base_url, max_retries=0, **extra
+        )
 
 
-class SDK:
+class SDK(DropIn):
     """The official ``openai.AsyncOpenAI``, default transport or the aiohttp one."""
 
     def __init__(self, base_url: str, aiohttp_backend: bool) -> None:
@@ -262,45 +264,6 @@ class SDK:
         self._client = openai.AsyncOpenAI(
             api_key=API_KEY, base_url=base_url, max_retries=0, **extra
         )
-
-    async def one(self) -> str:
-        create = self._client.chat.completions.create
-        r = await create(model=MODEL, messages=_SDK_MESSAGES, max_tokens=MAX_TOKENS)
-        content = r.choices[0].message.content
-        return content or ""
-
-    async def stream(self) -> tuple[str, float]:
-        first = 0.0
-        parts: list[str] = []
-        create = self._client.chat.completions.create
-        stream = await create(
-            model=MODEL, messages=_SDK_MESSAGES, max_tokens=MAX_TOKENS, stream=True
-        )
-        async with stream:
-            async for chunk in stream:
-                content = chunk.choices[0].delta.content
-                if content:
-                    if not parts:
-                        first = perf_counter()
-                    parts.append(content)
-        return "".join(parts), first
-
-    async def responses(self) -> tuple[str, float]:
-        first = 0.0
-        parts: list[str] = []
-        stream = await self._client.responses.create(
-            model=MODEL, input=INPUT, max_output_tokens=MAX_TOKENS, stream=True
-        )
-        async with stream:
-            async for event in stream:
-                if event.type == "response.output_text.delta":
-                    if not parts:
-                        first = perf_counter()
-                    parts.append(event.delta)
-        return "".join(parts), first
-
-    async def close(self) -> None:
-        await self._client.close()
 
 
 def make(name: str, base_url: str, max_connections: int) -> Client:

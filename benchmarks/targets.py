@@ -10,14 +10,12 @@
 from __future__ import annotations
 
 import contextlib
-import select
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from benchmarks.payloads import STREAM_EVENTS
+from benchmarks.procs import child_server
 from benchmarks.procs.canned import running_server
 
 
@@ -54,42 +52,17 @@ def _mock_command(pace: MockPace) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def running_mock(env: Mapping[str, str], cwd: str, pace: MockPace) -> Iterator[str]:
+def running_mock(
+    env: Mapping[str, str], cwd: str, pace: MockPace
+) -> contextlib.AbstractContextManager[str]:
     """Start ``rawgpt mock-server`` in a child process; yield its base URL; stop it after."""
-    proc = subprocess.Popen(
-        _mock_command(pace),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
+    return child_server(
+        _mock_command(pace), env, cwd, name="rawgpt mock-server", url_of=_url, start_timeout=20.0
     )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 20.0)
-        line = proc.stdout.readline().decode() if ready else ""
-        urls = [word for word in line.split() if word.startswith("http://")]
-        if not urls:
-            proc.kill()
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"rawgpt mock-server did not start: {line!r}\n{err[-2000:]}")
-        yield urls[0]
-        if proc.poll() is not None:
-            raise RuntimeError(f"rawgpt mock-server died (exit {proc.returncode})")
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(OSError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+
+
+def _url(line: str) -> str | None:
+    return next((word for word in line.split() if word.startswith("http://")), None)
 
 
 @contextlib.contextmanager

@@ -22,15 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import select
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 
 from benchmarks.payloads import Canned
+from benchmarks.procs import child_server
 
 
 class Server(asyncio.Protocol):
@@ -144,41 +143,23 @@ async def serve(host: str, port: int, watch_stdin: bool, per_event: bool = False
     )
 
 
-@contextlib.contextmanager
-def running_server(env: Mapping[str, str], cwd: str, per_event: bool = False) -> Iterator[str]:
+def running_server(
+    env: Mapping[str, str], cwd: str, per_event: bool = False
+) -> contextlib.AbstractContextManager[str]:
     """Start the server in a child process; yield its base URL; always stop it after."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.procs.canned", *(["--per-event"] if per_event else [])],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.procs.canned",
+        *(["--per-event"] if per_event else []),
+    ]
+    return child_server(
+        argv, env, cwd, name="canned server", url_of=_port_url, start_timeout=15.0, hold_stdin=True
     )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 15.0)
-        line = proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("PORT "):
-            proc.kill()
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"canned server did not start: {line!r}\n{err}")
-        yield f"http://127.0.0.1:{int(line.split()[1])}/v1"
-        if proc.poll() is not None:
-            raise RuntimeError(f"canned server died (exit {proc.returncode})")
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(OSError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+
+
+def _port_url(line: str) -> str | None:
+    return f"http://127.0.0.1:{int(line.split()[1])}/v1" if line.startswith("PORT ") else None
 
 
 def main(argv: list[str] | None = None) -> None:
