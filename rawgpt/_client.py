@@ -20,11 +20,21 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from ._config import DEFAULT_BASE_URL, Limits, Timeout
+from ._config import (
+    DEFAULT_BASE_URL,
+    Limits,
+    Timeout,
+    check_auth_header,
+    check_header,
+    check_headers,
+    check_name,
+    checked_base_url,
+    checked_query,
+    fingerprint,
+)
 from ._errors import (
     APIError,
     APIResponseValidationError,
@@ -33,7 +43,7 @@ from ._errors import (
     snippet,
     status_error,
 )
-from ._net import ProxyOption, SSLOption, is_loopback, proxy_for, tls_context
+from ._net import ProxyOption, SSLOption, proxy_for, tls_context
 from ._ratelimit import Limiter, RateLimiter, Ticket
 from ._resources import AsyncChat, AsyncEmbeddings, AsyncResponses, Send
 from ._retry import Retry
@@ -99,7 +109,7 @@ class AsyncClient:
         ssl: SSLOption = None,
         proxy: ProxyOption = None,
     ) -> None:
-        _check_name("api_key_header", api_key_header)
+        check_name("api_key_header", api_key_header)
         bearer = api_key_header.lower() == "authorization"
         key = api_key
         if key is None and bearer:  # OpenAI's key is for Authorization only
@@ -113,10 +123,10 @@ class AsyncClient:
                 "header; OPENAI_API_KEY is not read for another header than Authorization)"
             )
         if isinstance(key, str):  # a callable's key is checked when it returns
-            _check_header("api_key", key)
+            check_header("api_key", key)
         self.api_key: ApiKey = key
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = _checked_base_url(url)
+        self.base_url = checked_base_url(url)
         self.organization = organization or os.environ.get("OPENAI_ORG_ID")
         self.project = project or os.environ.get("OPENAI_PROJECT_ID")
         self.timeout = Timeout.coerce(timeout)
@@ -148,22 +158,22 @@ class AsyncClient:
             "User-Agent": user_agent(),
         }
         if self.organization:
-            _check_header("organization (the OpenAI-Organization header)", self.organization)
+            check_header("organization (the OpenAI-Organization header)", self.organization)
             static["OpenAI-Organization"] = self.organization
         if self.project:
-            _check_header("project (the OpenAI-Project header)", self.project)
+            check_header("project (the OpenAI-Project header)", self.project)
             static["OpenAI-Project"] = self.project
         if default_headers:
-            _check_headers("default_headers", default_headers)
+            check_headers("default_headers", default_headers)
             static.update(default_headers)
         self._auth = (api_key_header, "Bearer " if bearer else "")  # name, value before the key
-        _check_auth_header(static, api_key_header)
+        check_auth_header(static, api_key_header)
         self._static_headers = static
         self._headers_key: str | None = None
         self._headers: dict[str, str] = {}
         # The session's default headers when this client opens the pool (see _headers_for).
         self._pool_headers: Mapping[str, str] = self._headers
-        self._query = _checked_query("default_query", default_query) or None
+        self._query = checked_query("default_query", default_query) or None
         self.usage = Usage(prices=prices)
         # A wrapper around the request loop (rawgpt.otel.instrument's); None: nothing.
         self._wrap: Callable[[Send], Send] | None = None
@@ -200,7 +210,7 @@ class AsyncClient:
         query = self._query
         if query is not None:
             if extra_query:
-                _checked_query("extra_query", extra_query)
+                checked_query("extra_query", extra_query)
                 extra_query = {**query, **extra_query}
             else:
                 extra_query = query
@@ -257,10 +267,10 @@ class AsyncClient:
             if api_key == "":
                 raise ConfigurationError("with_options(api_key='') : the key is empty")
             if isinstance(api_key, str):
-                _check_header("api_key", api_key)
+                check_header("api_key", api_key)
             new.api_key = api_key
         if base_url is not None:
-            new.base_url = _checked_base_url(base_url)
+            new.base_url = checked_base_url(base_url)
             option, via = self._proxy
             if proxy_for(option, new.base_url) != via:
                 raise ConfigurationError(
@@ -280,28 +290,28 @@ class AsyncClient:
             static.pop("OpenAI-Organization", None)
             new.organization = organization or None
             if organization:
-                _check_header("organization (the OpenAI-Organization header)", organization)
+                check_header("organization (the OpenAI-Organization header)", organization)
                 static["OpenAI-Organization"] = organization
         if project is not None:
             static.pop("OpenAI-Project", None)
             new.project = project or None
             if project:
-                _check_header("project (the OpenAI-Project header)", project)
+                check_header("project (the OpenAI-Project header)", project)
                 static["OpenAI-Project"] = project
         if default_headers:
-            _check_headers("default_headers", default_headers)
+            check_headers("default_headers", default_headers)
             static.update(default_headers)
-            _check_auth_header(static, self._auth[0])
+            check_auth_header(static, self._auth[0])
         if static != self._static_headers:
             new._static_headers = static
             new._headers_key = None  # rebuilt on the first call
         if default_query:
-            query = _checked_query("default_query", default_query)
+            query = checked_query("default_query", default_query)
             new._query = {**(self._query or {}), **query}
         account = (new.api_key, new.organization, new.project)
         new._scope = new.base_url
         if account != self._account:
-            new._scope += f" (account {_fingerprint(account)})"
+            new._scope += f" (account {fingerprint(account)})"
         new._bind()
         return new
 
@@ -335,7 +345,7 @@ class AsyncClient:
         """The headers for ``key``: rebuilt (and the key checked) only when the key changes;
         a call's extras are checked before they go anywhere."""
         if key != self._headers_key:
-            _check_header("api_key", key)  # a callable's or an assigned key, before sending
+            check_header("api_key", key)  # a callable's or an assigned key, before sending
             name, prefix = self._auth
             self._headers = {**self._static_headers, name: prefix + key}
             self._headers_key = key
@@ -347,7 +357,7 @@ class AsyncClient:
                 self._pool_headers = self._headers
         if not extra:
             return self._headers
-        _check_headers("extra_headers", extra)
+        check_headers("extra_headers", extra)
         return {**self._headers, **extra}
 
     async def _request(
@@ -597,120 +607,6 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-_NAMED = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL"}
-
-
-def _control(value: str) -> str | None:
-    """The first character HTTP forbids in a header (RFC 9110 5.5: a control character;
-    a tab is allowed), or None."""
-    if value.isprintable():  # the usual case, in C: no control character at all
-        return None
-    return next((c for c in value if (c < " " and c != "\t") or c == "\x7f"), None)
-
-
-def _check_header(field: str, value: object) -> None:
-    """ConfigurationError naming ``field``, never showing ``value``, unless ``value`` can
-    go into an HTTP header: a str without control characters."""
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{field} must be a str, not {type(value).__name__}")
-    char = _control(value)
-    if char is None:
-        return
-    what = _NAMED.get(char) or f"the control character U+{ord(char):04X}"
-    stripped = value.rstrip("\r\n")
-    if stripped != value and _control(stripped) is None:
-        what += " at its end (a value read from a file keeps its line end: strip() it)"
-    raise ConfigurationError(f"{field} contains {what}; an HTTP header cannot carry it")
-
-
-def _check_headers(where: str, headers: Mapping[str, str]) -> None:
-    for name, value in headers.items():
-        _check_name(f"a header name in {where} ({name!r})", name)
-        _check_header(f"{where}[{name!r}]", value)
-
-
-# RFC 9110 5.6.2: a header name is a token of these characters.
-_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def _check_name(field: str, name: object) -> None:
-    """ConfigurationError unless ``name`` can be a header's name (a non-empty token)."""
-    _check_header(field, name)  # a str without control characters
-    text = str(name)
-    if not text or not _TOKEN.issuperset(text):
-        bad = "it is empty" if not text else f"{next(c for c in text if c not in _TOKEN)!r}"
-        raise ConfigurationError(
-            f"{field} is not a valid header name: {bad} (letters, digits and !#$%&'*+-.^_`|~)"
-        )
-
-
-def _fingerprint(account: tuple[Any, ...]) -> str:
-    """A short stable name for credentials, never showing them: a digest of the key (or,
-    for a callable key, the callable's identity), organization and project."""
-    import hashlib  # only for clients from with_options() with other credentials
-
-    key, organization, project = account
-    secret = key if isinstance(key, str) else f"callable {id(key)}"
-    text = "\0".join((secret, organization or "", project or ""))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _check_auth_header(headers: Mapping[str, str], name: str) -> None:
-    """ConfigurationError when ``headers`` set the header that carries api_key: the key
-    would overwrite it (or, under another spelling, both would be sent)."""
-    lower = name.lower()
-    for given in headers:
-        if given.lower() == lower:
-            raise ConfigurationError(
-                f"default_headers sets {given!r}, the header that carries api_key: pass the "
-                "key as api_key=... (api_key_header= names the header it goes in)"
-            )
-
-
-def _checked_query(where: str, query: Mapping[str, Any] | None) -> dict[str, str | int | float]:
-    """``query`` as a dict, each name a str and each value a str, int or float (what a
-    URL query carries); TypeError naming the first that is not, before any request."""
-    if not query:
-        return {}
-    if not isinstance(query, Mapping):
-        raise TypeError(f"{where} must be a mapping of names to values, not {type(query).__name__}")
-    for name, value in query.items():
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: a query parameter name must be a str, not {name!r}")
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise TypeError(
-                f"{where}[{name!r}] must be a str, int or float, not {type(value).__name__}"
-            )
-    return dict(query)
-
-
-def _checked_base_url(url: str) -> str:
-    """``url`` without its trailing slash; ConfigurationError for a scheme other than
-    http(s) or credentials in it (named, never shown). One WARNING when the key would
-    cross the network in clear: http:// to a host that is not loopback."""
-    if not url.startswith(("http://", "https://")):
-        shown = url if "@" not in url else "***@" + url.rpartition("@")[2]
-        raise ConfigurationError(f"base_url must start with http:// or https://, got {shown!r}")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
-        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
-    if "@" in parts.netloc:
-        raise ConfigurationError(
-            f"base_url carries credentials (user:password@ before the host {parts.hostname}): "
-            "a URL ends up in logs and error messages; pass the key as api_key=... and any "
-            "other credential in default_headers"
-        )
-    if url.startswith("http://") and not is_loopback(parts.hostname):
-        log.warning(
-            "base_url %s is plain http:// to %s, which is not this machine: the API key and "
-            "every request travel unencrypted; use https:// (plain http:// is for loopback)",
-            url,
-            parts.hostname,
-        )
-    return url.rstrip("/")
 
 
 def _compact(data: bytes) -> bytes:
